@@ -93,8 +93,8 @@ def website_sources(reference: Path) -> list[tuple]:
     with open(reference / "lippe_gemeinden.csv", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             kind = "des Kreises" if row["level"] == "Kreis" else ("der Stadt" if row["typ"] == "Stadt" else "der Gemeinde")
-            name = row["name"]
-            rows.append((f"website-{slugify(name)}", f"https://{row['website']}/", f"Offizielle Website {kind} {name}",
+            name = row["name_official"] if row["level"] == "Kreis" else row["name"]
+            rows.append((f"website-{slugify(row['name'])}", f"https://{row['website']}/", f"Offizielle Website {kind} {name}",
                          row["website"], None, None, None))
     return rows
 
