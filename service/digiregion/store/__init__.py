@@ -1,0 +1,1 @@
+"""Stores behind one small interface (``base.Store``): embedded pyoxigraph now, remote SPARQL later."""
