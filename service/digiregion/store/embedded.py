@@ -1,0 +1,304 @@
+"""The embedded store: pyoxigraph in a pool of warm worker processes, each query under a deadline.
+
+The web process never runs a query itself. It checks the query (``sparql_guard``), takes an idle
+worker from the pool, sends the request and relays the serialised result chunks to the client. When
+the deadline passes, the worker is killed, the client gets a 504 with a clear message (German, then
+English), and a fresh worker replaces the killed one in the background; other clients keep being
+served by the remaining workers. N workers use N cores.
+
+Results are held back up to ``HOLD_BYTES`` before the response starts: small results (almost all)
+are therefore answered with a proper status even when they fail late, and they can be cached. The
+data never changes while the process runs (read-only store, one data version), so complete results
+are kept in a small LRU cache keyed by the request, which is what makes repeated dashboard queries
+cheap. Larger results are streamed; if they hit the deadline or the size cap mid-stream the
+connection is aborted (the client sees a broken transfer, never a short 200 that looks complete).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import struct
+import sys
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..config import Settings
+from ..dataset import DatasetInfo
+from ..dumps import PREFIXES
+from .base import (
+    Description,
+    QueryRefused,
+    QueryRequest,
+    QueryResult,
+    QuerySyntaxError,
+    QueryTimeout,
+    ResultTooLarge,
+    Store,
+    StoreBusy,
+    StoreError,
+)
+from .loader import BuiltStore
+from .sparql_guard import check_query
+
+log = logging.getLogger("digiregion.store")
+
+HOLD_BYTES = 1024 * 1024
+CACHE_ENTRY_BYTES = 1024 * 1024
+CACHE_TOTAL_BYTES = 64 * 1024 * 1024
+_HEADER = struct.Struct(">cI")
+
+RESULT_MEDIA_TYPES = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv; charset=utf-8",
+    "tsv": "text/tab-separated-values; charset=utf-8",
+    "turtle": "text/turtle; charset=utf-8",
+    "n-triples": "application/n-triples",
+    "json-ld": "application/ld+json",
+    "rdf-xml": "application/rdf+xml",
+    "trig": "application/trig",
+    "n-quads": "application/n-quads",
+}
+
+
+class _WorkerProcess:
+    """One running worker and its framed pipe."""
+
+    def __init__(self, process: asyncio.subprocess.Process, isolated: bool) -> None:
+        self.process = process
+        self.isolated = isolated
+
+    @classmethod
+    async def spawn(cls, config: dict[str, Any]) -> _WorkerProcess:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "digiregion.store.worker", json.dumps(config),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        worker = cls(process, False)
+        tag, payload = await worker.recv()
+        if tag != b"R":
+            worker.kill()
+            raise RuntimeError("query worker did not start")
+        worker.isolated = bool(json.loads(payload)["isolated"])
+        return worker
+
+    async def send(self, request: dict[str, Any]) -> None:
+        payload = json.dumps(request).encode()
+        assert self.process.stdin is not None
+        self.process.stdin.write(_HEADER.pack(b"Q", len(payload)) + payload)
+        await self.process.stdin.drain()
+
+    async def recv(self) -> tuple[bytes, bytes]:
+        assert self.process.stdout is not None
+        try:
+            header = await self.process.stdout.readexactly(_HEADER.size)
+            tag, length = _HEADER.unpack(header)
+            return tag, await self.process.stdout.readexactly(length)
+        except asyncio.IncompleteReadError as exc:
+            raise StoreError("Abfrage-Prozess beendet / query worker exited") from exc
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            try:
+                self.process.kill()
+            except ProcessLookupError:
+                pass
+
+
+class EmbeddedStore(Store):
+    """pyoxigraph behind a pool of worker processes with per-query deadlines."""
+
+    def __init__(self, built: BuiltStore, settings: Settings) -> None:
+        self.built = built
+        self.settings = settings
+        self._config = {
+            "store": str(built.oxigraph_path),
+            "fragments": str(built.fragments_path),
+            "isolate": not settings.allowed_service_endpoints,
+            "prefixes": PREFIXES,
+        }
+        self._idle: asyncio.Queue[_WorkerProcess] = asyncio.Queue()
+        self._all: set[_WorkerProcess] = set()
+        self._cache: OrderedDict[tuple, tuple[str, bytes]] = OrderedDict()
+        self._cache_bytes = 0
+        self._background: set[asyncio.Task] = set()
+        self.isolated: bool | None = None
+
+    @property
+    def info(self) -> DatasetInfo:
+        return self.built.info
+
+    async def start(self) -> None:
+        workers = await asyncio.gather(*(self._spawn() for _ in range(max(1, self.settings.workers))))
+        self.isolated = all(w.isolated for w in workers)
+        if not self.isolated and self._config["isolate"]:
+            log.warning("Abfrage-Prozesse ohne Netz-Isolation (Plattform erlaubt kein unshare) / "
+                        "query workers are not network-isolated on this platform")
+
+    async def _spawn(self) -> _WorkerProcess:
+        worker = await _WorkerProcess.spawn(self._config)
+        self._all.add(worker)
+        self._idle.put_nowait(worker)
+        return worker
+
+    async def close(self) -> None:
+        for worker in list(self._all):
+            worker.kill()
+            await worker.process.wait()
+        self._all.clear()
+
+    # -- pool ------------------------------------------------------------------------------------------------
+    async def _acquire(self, deadline: float) -> _WorkerProcess:
+        try:
+            return await asyncio.wait_for(self._idle.get(), max(0.01, deadline - time.monotonic()))
+        except TimeoutError as exc:
+            raise StoreBusy(
+                "Alle Abfrage-Prozesse sind belegt; bitte später erneut versuchen. / "
+                "All query workers are busy; please retry later.") from exc
+
+    def _release(self, worker: _WorkerProcess) -> None:
+        self._idle.put_nowait(worker)
+
+    def _replace(self, worker: _WorkerProcess) -> None:
+        """Kill a worker that ran over its deadline (or whose client left) and start a fresh one."""
+        worker.kill()
+        self._all.discard(worker)
+        task = asyncio.get_running_loop().create_task(self._respawn(worker))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _respawn(self, old: _WorkerProcess) -> None:
+        await old.process.wait()
+        try:
+            await self._spawn()
+        except Exception:  # pragma: no cover - logged, the pool shrinks instead of crashing the app
+            log.exception("Ersatz-Prozess konnte nicht gestartet werden / could not start a replacement worker")
+
+    async def _recv(self, worker: _WorkerProcess, deadline: float, timeout: float) -> tuple[bytes, bytes]:
+        remaining = deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            return await asyncio.wait_for(worker.recv(), remaining)
+        except TimeoutError as exc:
+            self._replace(worker)
+            raise QueryTimeout(
+                f"Abfrage nach {timeout:g} s abgebrochen (Zeitlimit). Bitte die Abfrage einschränken "
+                f"(LIMIT, spezifischere Muster). / Query cancelled after {timeout:g} s (time limit). "
+                "Please narrow the query (LIMIT, more specific patterns).") from exc
+        except StoreError:
+            self._replace(worker)
+            raise
+
+    # -- queries ---------------------------------------------------------------------------------------------
+    async def query(self, request: QueryRequest) -> QueryResult:
+        settings = self.settings
+        info = check_query(
+            request.text, base_iri=self.settings.base_iri, known_graphs=self.info.graphs,
+            allowed_services=settings.allowed_service_endpoints, max_length=settings.max_query_length,
+            default_graph_uris=request.default_graph_uris, named_graph_uris=request.named_graph_uris)
+        form = info.form or "SELECT"
+        media_type = RESULT_MEDIA_TYPES[request.result_format]
+        key = (request.text, request.result_format, tuple(request.default_graph_uris),
+               tuple(request.named_graph_uris))
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return QueryResult(cached[0], media_type, _once(cached[1]), complete=cached[1])
+        timeout = request.timeout or settings.query_timeout
+        deadline = time.monotonic() + timeout
+        worker = await self._acquire(deadline)
+        try:
+            await worker.send({
+                "op": "query", "text": request.text, "format": request.result_format, "form": form,
+                "base_iri": settings.base_iri, "default_graph_uris": list(request.default_graph_uris),
+                "named_graph_uris": list(request.named_graph_uris),
+                "max_bytes": settings.max_result_bytes, "max_rows": settings.max_result_rows,
+            })
+        except (ConnectionError, OSError) as exc:
+            self._replace(worker)
+            raise StoreError("Abfrage-Prozess nicht erreichbar / query worker unreachable") from exc
+        held = bytearray()
+        while True:
+            tag, payload = await self._recv(worker, deadline, timeout)
+            if tag == b"H":
+                continue
+            if tag == b"E":
+                self._release(worker)
+                raise _worker_error(json.loads(payload), settings)
+            if tag == b"Z":
+                self._release(worker)
+                body = bytes(held)
+                self._remember(key, form, body)
+                return QueryResult(form, media_type, _once(body), complete=body)
+            held += payload
+            if len(held) >= HOLD_BYTES:
+                return QueryResult(form, media_type, self._stream(worker, bytes(held), deadline, timeout))
+
+    async def _stream(self, worker: _WorkerProcess, first: bytes, deadline: float,
+                      timeout: float) -> AsyncIterator[bytes]:
+        finished = False
+        try:
+            yield first
+            while True:
+                tag, payload = await self._recv(worker, deadline, timeout)
+                if tag == b"D":
+                    yield payload
+                elif tag == b"Z":
+                    finished = True
+                    self._release(worker)
+                    return
+                elif tag == b"E":
+                    finished = True
+                    self._release(worker)
+                    raise _worker_error(json.loads(payload), self.settings)
+        finally:
+            if not finished and worker.process.returncode is None and worker in self._all:
+                self._replace(worker)  # client went away mid-stream: the worker is still writing
+
+    def _remember(self, key: tuple, form: str, body: bytes) -> None:
+        if len(body) > CACHE_ENTRY_BYTES:
+            return
+        self._cache[key] = (form, body)
+        self._cache_bytes += len(body)
+        while self._cache_bytes > CACHE_TOTAL_BYTES and self._cache:
+            _, (_, old) = self._cache.popitem(last=False)
+            self._cache_bytes -= len(old)
+
+    # -- Linked Data -----------------------------------------------------------------------------------------
+    async def describe(self, iri: str, *, incoming: bool = False) -> Description:
+        timeout = self.settings.query_timeout
+        deadline = time.monotonic() + timeout
+        worker = await self._acquire(deadline)
+        await worker.send({"op": "describe", "iri": iri, "incoming": incoming,
+                           "max_rows": self.settings.max_result_rows})
+        tag, payload = await self._recv(worker, deadline, timeout)
+        self._release(worker)
+        if tag == b"E":
+            raise _worker_error(json.loads(payload), self.settings)
+        answer = json.loads(payload)
+        if answer["truncated"] and len(answer["triples"]) > self.settings.max_result_bytes:
+            raise ResultTooLarge("Beschreibung zu groß / description too large")
+        return Description(iri, answer["triples"], answer["labels"], answer["incoming"], answer["truncated"])
+
+
+def _worker_error(error: dict[str, str], settings: Settings) -> StoreError:
+    code, message = error["code"], error["message"]
+    if code == "syntax-error":
+        return QuerySyntaxError(f"Syntaxfehler in der Abfrage / query syntax error: {message}")
+    if code == "result-too-large":
+        mib = settings.max_result_bytes / (1024 * 1024)
+        return ResultTooLarge(
+            f"Ergebnis größer als erlaubt ({mib:g} MiB bzw. {settings.max_result_rows} Tripel). Bitte LIMIT "
+            f"verwenden oder die Dumps unter /dumps/ laden. / Result exceeds the limit ({mib:g} MiB or "
+            f"{settings.max_result_rows} triples). Use LIMIT or download the dumps at /dumps/.")
+    if "SERVICE" in message.upper() or "network" in message.lower():
+        return QueryRefused(f"Abfrage verweigert / query refused: {message}")
+    return StoreError(f"Fehler im Store / store error: {message}")
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    yield body

@@ -1,0 +1,274 @@
+"""A query worker: one process that opens the built store read-only and answers requests on stdin.
+
+Why a separate process per worker: neither pyoxigraph nor rdflib can interrupt a running query from
+Python, and threads do not spread CPU-bound queries over cores. A worker process can simply be
+killed at the deadline (``embedded.py`` does that and starts a fresh one), and N workers use N cores.
+
+Isolation: before it imports pyoxigraph, a worker moves itself into fresh user + network namespaces
+(Linux ``unshare``) when no SERVICE endpoint is allow-listed, so even a query that slipped past the
+guard cannot open a socket: the only interfaces left are a downed loopback. Where the platform
+forbids it (no user namespaces, other OS) the worker reports ``isolated: false`` and the parent logs
+it; the guard in ``sparql_guard`` still refuses SERVICE/LOAD, and nothing in this module fetches
+URLs. An optional address-space limit keeps a runaway query from taking the machine's memory.
+
+Wire format (both directions): one tag byte, a 4-byte big-endian length, the payload.
+  parent → worker  ``Q`` JSON request
+  worker → parent  ``R`` ready (JSON), ``H`` header (JSON: query form), ``D`` data chunk,
+                   ``Z`` end of result, ``E`` error (JSON: code, message), ``J`` JSON answer (describe)
+Run as ``python -m digiregion.store.worker CONFIG_JSON``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import json
+import os
+import sqlite3
+import struct
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
+
+CHUNK = 64 * 1024
+_HEADER = struct.Struct(">cI")
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+
+LABEL_PREDICATES = (
+    "http://www.w3.org/2004/02/skos/core#prefLabel",
+    "http://www.w3.org/2000/01/rdf-schema#label",
+    "http://purl.org/dc/terms/title",
+    "https://schema.org/name",
+    "http://xmlns.com/foaf/0.1/name",
+)
+
+
+def write_frame(out: BinaryIO, tag: bytes, payload: bytes) -> None:
+    out.write(_HEADER.pack(tag, len(payload)))
+    out.write(payload)
+    out.flush()
+
+
+def read_frame(inp: BinaryIO) -> tuple[bytes, bytes] | None:
+    header = _read_exact(inp, _HEADER.size)
+    if header is None:
+        return None
+    tag, length = _HEADER.unpack(header)
+    payload = _read_exact(inp, length)
+    return None if payload is None else (tag, payload)
+
+
+def _read_exact(inp: BinaryIO, size: int) -> bytes | None:
+    data = bytearray()
+    while len(data) < size:
+        block = inp.read(size - len(data))
+        if not block:
+            return None
+        data += block
+    return bytes(data)
+
+
+def isolate_network() -> bool:
+    """Enter new user and network namespaces; True when the worker can no longer reach any network."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+class ResultLimit(Exception):
+    """Raised inside serialisation when the result grows past the configured cap."""
+
+
+class FrameSink(io.RawIOBase):
+    """A binary file that pyoxigraph serialises into; it forwards the bytes as ``D`` frames."""
+
+    def __init__(self, out: BinaryIO, max_bytes: int) -> None:
+        super().__init__()
+        self._out = out
+        self._buffer = bytearray()
+        self._max = max_bytes
+        self.total = 0
+        self.exceeded = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.exceeded:
+            raise ResultLimit
+        size = len(data)
+        self.total += size
+        if self.total > self._max:
+            self.exceeded = True
+            raise ResultLimit
+        self._buffer += data
+        if len(self._buffer) >= CHUNK:
+            self.flush_frames()
+        return size
+
+    def flush_frames(self) -> None:
+        if self._buffer:
+            write_frame(self._out, b"D", bytes(self._buffer))
+            self._buffer.clear()
+
+
+class Worker:
+    """Answers query and describe requests against one read-only store."""
+
+    def __init__(self, config: dict[str, Any], out: BinaryIO) -> None:
+        import pyoxigraph as ox
+
+        self.ox = ox
+        self.out = out
+        self.store = ox.Store.read_only(config["store"])
+        self.fragments = sqlite3.connect(f"file:{config['fragments']}?mode=ro", uri=True)
+        self.prefixes: dict[str, str] = config.get("prefixes", {})
+        self.results_formats = {
+            "json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
+            "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV,
+        }
+        self.rdf_formats = {
+            "turtle": ox.RdfFormat.TURTLE, "n-triples": ox.RdfFormat.N_TRIPLES,
+            "json-ld": ox.RdfFormat.JSON_LD, "rdf-xml": ox.RdfFormat.RDF_XML,
+            "trig": ox.RdfFormat.TRIG, "n-quads": ox.RdfFormat.N_QUADS,
+        }
+
+    # -- SPARQL ------------------------------------------------------------------------------------------------
+    def query(self, request: dict[str, Any]) -> None:
+        ox = self.ox
+        kwargs: dict[str, Any] = {"base_iri": request.get("base_iri")}
+        default_graphs = request.get("default_graph_uris") or []
+        named_graphs = request.get("named_graph_uris") or []
+        if default_graphs or named_graphs:  # the protocol dataset replaces the query's FROM clauses
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        try:
+            result = self.store.query(request["text"], **kwargs)
+        except SyntaxError as exc:
+            self.error("syntax-error", str(exc))
+            return
+        except (OSError, ValueError, RuntimeError) as exc:
+            self.error("store-error", str(exc))
+            return
+        sink = FrameSink(self.out, request["max_bytes"])
+        form = request["form"]
+        write_frame(self.out, b"H", json.dumps({"form": form}).encode())
+        try:
+            if isinstance(result, ox.QueryTriples):
+                fmt = self.rdf_formats[request["format"]]
+                triples = _capped(result, request["max_rows"])
+                prefixes = self.prefixes if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
+                ox.serialize(triples, sink, fmt, prefixes=prefixes)
+            else:
+                result.serialize(sink, self.results_formats[request["format"]])
+            sink.flush_frames()
+        except ResultLimit:
+            self.error("result-too-large", f"bytes>{request['max_bytes']} rows>{request['max_rows']}")
+            return
+        except (OSError, ValueError, RuntimeError) as exc:
+            if sink.exceeded or isinstance(exc.__cause__ or exc.__context__, ResultLimit):
+                self.error("result-too-large", f"bytes>{request['max_bytes']}")
+            else:
+                self.error("store-error", str(exc))
+            return
+        write_frame(self.out, b"Z", b"")
+
+    # -- Linked Data -------------------------------------------------------------------------------------------
+    def describe(self, request: dict[str, Any]) -> None:
+        ox = self.ox
+        iri = request["iri"]
+        limit = request["max_rows"]
+        rows = self.fragments.execute("SELECT iri FROM fragments WHERE doc = ?", (iri,)).fetchall()
+        queue: list[Any] = [ox.NamedNode(iri)] + [ox.NamedNode(r[0]) for r in rows]
+        subjects = set(queue)
+        triples: dict[Any, None] = {}
+        while queue and len(triples) <= limit:
+            subject = queue.pop()
+            for quad in self.store.quads_for_pattern(subject, None, None, None):
+                triples.setdefault(ox.Triple(quad.subject, quad.predicate, quad.object), None)
+                obj = quad.object
+                if isinstance(obj, ox.BlankNode) and obj not in subjects:
+                    subjects.add(obj)
+                    queue.append(obj)
+        incoming: dict[Any, None] = {}
+        truncated = False
+        if request.get("incoming"):
+            for quad in self.store.quads_for_pattern(None, None, ox.NamedNode(iri), None):
+                if len(incoming) >= request.get("max_incoming", 500):
+                    truncated = True
+                    break
+                if quad.subject not in subjects:
+                    incoming.setdefault(ox.Triple(quad.subject, quad.predicate, quad.object), None)
+        neighbours = {t.object for t in triples if isinstance(t.object, ox.NamedNode)}
+        neighbours |= {t.predicate for t in triples} | {t.subject for t in incoming} | {t.predicate for t in incoming}
+        labels = self._labels(neighbours - subjects)
+        answer = {
+            "triples": _ntriples(ox, triples),
+            "labels": _ntriples(ox, labels),
+            "incoming": _ntriples(ox, incoming),
+            "truncated": truncated or len(triples) > limit,
+        }
+        write_frame(self.out, b"J", json.dumps(answer).encode())
+
+    def _labels(self, terms: Iterable[Any]) -> list[Any]:
+        ox = self.ox
+        found = []
+        for term in terms:
+            if not isinstance(term, ox.NamedNode):
+                continue
+            for predicate in LABEL_PREDICATES:
+                hits = [ox.Triple(q.subject, q.predicate, q.object)
+                        for q in self.store.quads_for_pattern(term, ox.NamedNode(predicate), None, None)]
+                if hits:
+                    found.extend(hits)
+                    break
+        return found
+
+    def error(self, code: str, message: str) -> None:
+        write_frame(self.out, b"E", json.dumps({"code": code, "message": message}).encode())
+
+
+def _capped(triples: Iterable[Any], limit: int) -> Iterator[Any]:
+    for n, triple in enumerate(triples):
+        if n >= limit:
+            raise ResultLimit
+        yield triple
+
+
+def _ntriples(ox: Any, triples: Iterable[Any]) -> str:
+    return ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+
+
+def main(argv: list[str]) -> int:
+    config = json.loads(argv[1])
+    isolated = isolate_network() if config.get("isolate") else False
+    if config.get("memory_limit"):
+        import resource
+
+        limit = int(config["memory_limit"])
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+    sys.stdout = sys.stderr  # nothing may write stray text into the frame stream
+    inp = os.fdopen(os.dup(sys.stdin.fileno()), "rb", buffering=0)
+    worker = Worker(config, out)
+    write_frame(out, b"R", json.dumps({"pid": os.getpid(), "isolated": isolated}).encode())
+    while True:
+        frame = read_frame(inp)
+        if frame is None:
+            return 0
+        request = json.loads(frame[1])
+        if request["op"] == "query":
+            worker.query(request)
+        elif request["op"] == "describe":
+            worker.describe(request)
+        else:
+            worker.error("store-error", f"unknown op {request['op']!r}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

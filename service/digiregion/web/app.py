@@ -1,0 +1,123 @@
+"""The FastAPI application: one factory, the shared state, middleware, and the routers.
+
+``create_app(settings, store)`` wires the thin route modules (``sparql``, ``metadata``,
+``resources``) to one ``Service`` object that holds everything they share (settings, store, IRI map,
+templates, cached metadata). Routes get it from ``request.app.state.service``; there are no module
+globals, so tests and a future remote store build apps side by side.
+
+Middleware, outermost first: CORS (GET/POST/OPTIONS, preflight allows Content-Type), a request-body
+limit (413 before the body is read into memory) and gzip for larger responses.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import __version__
+from ..config import Settings
+from ..store.base import Store, StoreError
+from .negotiation import NotAcceptable
+from .service import Service
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+class BodyLimit:
+    """Refuse request bodies above ``max_bytes`` with 413, whether announced or streamed (chunked)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await _too_large(send, self.max_bytes)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await _too_large(send, self.max_bytes)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = (f"Anfrage zu groß (höchstens {limit} Bytes). / Request body too large (at most {limit} bytes).\n"
+            ).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings, store: Store) -> FastAPI:
+    """Build the web application over an (unstarted) store; the lifespan starts and stops it."""
+    service = Service(settings, store)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await store.start()
+        await service.load_metadata()
+        yield
+        await store.close()
+
+    app = FastAPI(title=settings.title, version=__version__, lifespan=lifespan, docs_url=None,
+                  redoc_url=None, openapi_url=None)
+    app.state.service = service
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError):
+        return service.error_response(request, exc.status, exc.message)
+
+    @app.exception_handler(NotAcceptable)
+    async def not_acceptable(request: Request, exc: NotAcceptable):
+        return PlainTextResponse(exc.message(), status_code=406, headers={"Vary": "Accept"})
+
+    from . import metadata, resources, sparql
+
+    app.include_router(sparql.router)
+    app.include_router(metadata.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(resources.router)  # last: it serves every remaining path under the dataset base
+
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS", "HEAD"],
+        allow_headers=["Content-Type", "Accept", "If-None-Match", "If-Modified-Since"],
+        expose_headers=["ETag", "Last-Modified", "Content-Location", "Link", "Vary"], max_age=86400)
+    return app

@@ -1,0 +1,60 @@
+"""Open-data metadata routes: VoID, the DCAT catalogue and the dumps.
+
+The graphs are built once at start-up (``Service.load_metadata``) from the dataset's counts and its
+self-description; these routes only negotiate the format and apply the caching headers. Dumps are
+files written when the store was built; they are served with their SHA-256 as a strong ETag.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+
+from .negotiation import DOCUMENT_OFFERS, HTML, NQUADS, TRIG, choose
+from .service import MEDIA_TYPES, Service
+
+router = APIRouter()
+METADATA_OFFERS = (*DOCUMENT_OFFERS, TRIG, NQUADS)
+
+
+def _graph_response(request: Request, name: str) -> Response:
+    service: Service = request.app.state.service
+    offer = choose(METADATA_OFFERS, request.headers.get("accept"), request.query_params.get("format"))
+    lang = service.lang(request) if offer is HTML else ""
+    headers = service.cache_headers(service.etag(name, offer.key, lang))
+    cached = service.not_modified(request, headers)
+    if cached is not None:
+        return cached
+    if offer is HTML:
+        return service.render(request, "catalog.html", dumps=service.dumps, info=service.store.info,
+                              headers=headers)
+    return Response(service.metadata_bytes(name, offer.key), media_type=MEDIA_TYPES[offer.key], headers=headers)
+
+
+@router.api_route("/.well-known/void", methods=["GET", "HEAD"], include_in_schema=False)
+async def void(request: Request) -> Response:
+    return _graph_response(request, "void")
+
+
+@router.api_route("/catalog", methods=["GET", "HEAD"], include_in_schema=False)
+async def catalog(request: Request) -> Response:
+    return _graph_response(request, "catalog")
+
+
+@router.api_route("/dumps/", methods=["GET", "HEAD"], include_in_schema=False)
+@router.api_route("/dumps", methods=["GET", "HEAD"], include_in_schema=False)
+async def dumps(request: Request) -> Response:
+    return _graph_response(request, "catalog")
+
+
+@router.api_route("/dumps/{name}", methods=["GET", "HEAD"], include_in_schema=False)
+async def dump_file(request: Request, name: str) -> Response:
+    service: Service = request.app.state.service
+    dump = next((d for d in service.dumps if d.name == name), None)
+    if dump is None:
+        return service.error_response(request, 404, f"Keine Datei {name!r}. / No file {name!r}.")
+    headers = {"ETag": f'"{dump.sha256}"', "Cache-Control": "public, max-age=3600",
+               "Digest": f"sha-256={dump.sha256}"}
+    if request.headers.get("if-none-match") in (headers["ETag"], "*"):
+        return Response(status_code=304, headers=headers)
+    return FileResponse(dump.path, media_type="application/gzip", filename=name, headers=headers)
