@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
 STOP = {"der", "die", "das", "und", "fuer", "im", "in", "des", "den", "dem", "von", "zur", "zum", "mit",
-        "auf", "ein", "eine", "the", "of", "an", "a", "am", "an", "bei", "wird", "werden", "ist", "sind"}
+        "auf", "ein", "eine", "the", "of", "an", "a", "am", "bei", "wird", "werden", "ist", "sind"}
 
 
 def slugify(text: str) -> str:
@@ -123,7 +123,7 @@ def main(reference: Path) -> None:
         if note:
             lines.append(f"    skos:note {turtle_string(note)}@de ;")
         lines[-1] = lines[-1][:-2] + " ."
-        out.extend(lines + [""])
+        out.extend([*lines, ""])
     for url, meta in sorted(sources.items(), key=lambda kv: kv[0]):
         title = meta["title"].strip() or urlsplit(url).path.rstrip("/").split("/")[-1] or url
         title = title.strip("[]") if title.startswith("[") else title
@@ -149,7 +149,7 @@ def main(reference: Path) -> None:
         if meta["title"].startswith("["):
             lines.append('    skos:note "Titel von digiregion beschrieben, die Überschrift war nicht sichtbar."@de ;')
         lines[-1] = lines[-1][:-2] + " ."
-        out.extend(lines + [""])
+        out.extend([*lines, ""])
     sys.stdout.write("\n".join(out))
 
 

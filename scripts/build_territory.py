@@ -153,7 +153,7 @@ def figure(owner: str, slug: str, label: str, value: str, unit: str, date: str, 
              f'    dr:referenceDate "{date}"^^xsd:date ;']
     lines += [f"    skos:note {lit(n)} ;" for n in notes]
     lines.append(f"    dcterms:source {source} .")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def territory(row: dict, seat_iri: str | None) -> list[str]:
@@ -205,11 +205,11 @@ def territory(row: dict, seat_iri: str | None) -> list[str]:
 
     sum_note = [KREIS_SUM_NOTE] if is_kreis else []
     lines += figure(me, "einwohner-2022-12-31", f"Einwohner {name}, 31.12.2022", row["population_destatis"], "C62",
-                    "2022-12-31", SRC_GV100AD, [POP_2022_NOTE] + sum_note)
+                    "2022-12-31", SRC_GV100AD, [POP_2022_NOTE, *sum_note])
     lines += figure(me, "einwohner-2019-12-31", f"Einwohner {name}, 31.12.2019", row["population_destatis_prev"], "C62",
-                    "2019-12-31", SRC_GVISYS, [POP_2019_NOTE] + sum_note)
+                    "2019-12-31", SRC_GVISYS, [POP_2019_NOTE, *sum_note])
     lines += figure(me, "flaeche-2023-11-30", f"Fläche {name}, Gebietsstand 30.11.2023",
-                    f'"{row["area_km2_destatis"]}"^^xsd:decimal', "KMK", "2023-11-30", SRC_GV100AD, [AREA_NOTE] + sum_note)
+                    f'"{row["area_km2_destatis"]}"^^xsd:decimal', "KMK", "2023-11-30", SRC_GV100AD, [AREA_NOTE, *sum_note])
     if derived_qid:
         lines += [f"{base}#wikidata-abgeleitet> a dr:Claim ;",
                   "    dr:claimedProperty skos:exactMatch ;",
@@ -250,7 +250,7 @@ def main(reference: Path) -> None:
             "# Die 16 Städte und Gemeinden des Kreises Lippe (nach AGS)",
             "# ---------------------------------------------------------------------------------------------", ""]
     for row in gemeinden:
-        out += [f"# --- {row['name']} ---"] + territory(row, None)
+        out += [f"# --- {row['name']} ---", *territory(row, None)]
     (OUT_DIR / "territorium.ttl").write_text("\n".join(out), encoding="utf-8")
 
     with open(reference / "lippe_gemeinden.geojson", encoding="utf-8") as fh:

@@ -7,14 +7,14 @@ else. Bad usage exits with 2 (the validator's contract: 0 conforms, 1 violations
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from . import __version__
-from .config import ConfigError, load_settings
+from .config import DEFAULT_BASE_IRI, ConfigError, load_settings
 
 app = typer.Typer(
     name="digiregion",
@@ -25,13 +25,18 @@ app = typer.Typer(
 )
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     json = "json"
     github = "github"
 
 
-class Language(str, Enum):
+class EngineName(StrEnum):
+    fast = "fast"
+    pyshacl = "pyshacl"
+
+
+class Language(StrEnum):
     de = "de"
     en = "en"
 
@@ -59,7 +64,9 @@ def validate(
     context: Annotated[list[Path] | None, typer.Option(
         "--context", help="Weitere Daten als Kontext (Standard: die veröffentlichten Daten) / extra context data")] = None,
     shapes: Annotated[list[Path] | None, typer.Option("--shapes", help="SHACL-Shapes (Standard: mitgelieferte)")] = None,
-    engine: Annotated[str, typer.Option("--engine", help="fast (pyoxigraph) | pyshacl (reference)")] = "fast",
+    engine: Annotated[EngineName, typer.Option("--engine", help="fast (pyoxigraph) | pyshacl (Referenz)")] = EngineName.fast,
+    base_iri: Annotated[str, typer.Option("--base-iri", help="Basis-IRI der Daten (für Verweisprüfungen)")] = DEFAULT_BASE_IRI,
+    max_file_size: Annotated[int, typer.Option("--max-file-size", help="Größte Datei in MiB / largest file in MiB")] = 1024,
 ) -> None:
     """Validiert Turtle-Dateien gegen die SHACL-Shapes / validate Turtle files against the shapes.
 
@@ -72,7 +79,9 @@ def validate(
         context=tuple(context) if context is not None else None,
         shapes=tuple(shapes) if shapes else None,
         lang=lang.value,
-        engine=engine,
+        engine=engine.value,
+        base_iri=base_iri,
+        max_file_bytes=max_file_size * 2**20,
     )
     report = run_validation(request)
     from .validation.render import render

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pyshacl
+import pytest
 import rdflib
 from rdflib import Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, VOID
@@ -49,8 +50,9 @@ def test_void_in_json_ld_without_remote_context(served):
     assert len(rdflib.Graph().parse(data=response.content, format="json-ld")) > 10
 
 
-def test_catalog_conforms_to_dcat_ap_de(served):
-    catalog = _graph(served, "/catalog")
+@pytest.mark.parametrize("server_name", ["served", "default_server"])
+def test_catalog_conforms_to_dcat_ap_de(request, server_name):
+    catalog = _graph(request.getfixturevalue(server_name), "/catalog")
     shapes = rdflib.Graph()
     for name in ("dcat-ap-SHACL.ttl", "dcat-ap-SHACL-DE.ttl", "dcat-ap-spec-german-additions.ttl",
                  "dcat-ap-de-controlledvocabularies.ttl", "dcat-ap-de-deprecated.ttl"):

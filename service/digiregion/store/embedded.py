@@ -17,6 +17,7 @@ connection is aborted (the client sees a broken transfer, never a short 200 that
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import struct
@@ -102,10 +103,8 @@ class _WorkerProcess:
 
     def kill(self) -> None:
         if self.process.returncode is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 self.process.kill()
-            except ProcessLookupError:
-                pass
 
 
 class EmbeddedStore(Store):

@@ -8,10 +8,10 @@ finding by finding.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """Ordered from worst to mildest; ``error`` means the input itself could not be read."""
 
     ERROR = "error"

@@ -31,7 +31,7 @@ _OX_FORMATS = {
 
 _TRANSLATIONS = [
     (re.compile(r"The prefix (\S*) has not been declared"), "Das Präfix {0} ist nicht deklariert"),
-    (re.compile(r"Invalid UTF-8 character encoding"), "Die Datei ist nicht UTF-8-kodiert"),
+    (re.compile(r"Invalid UTF-8"), "Die Datei ist nicht UTF-8-kodiert (bitte als UTF-8 speichern)"),
     (re.compile(r"Unexpected end of file"), "Unerwartetes Dateiende"),
 ]
 
@@ -62,7 +62,8 @@ class LoadedData:
         return None
 
 
-def load_files(targets: list[Path], context: list[Path], vocabulary: list[Path]) -> LoadedData:
+def load_files(targets: list[Path], context: list[Path], vocabulary: list[Path],
+               max_file_bytes: int = MAX_FILE_BYTES) -> LoadedData:
     """Load all files; unreadable ones become error findings (targets) or are reported too (context)."""
     data = LoadedData(store=ox.Store())
     seen: set[Path] = set()
@@ -72,7 +73,7 @@ def load_files(targets: list[Path], context: list[Path], vocabulary: list[Path])
                 continue
             seen.add(path)
             loaded = LoadedFile(path=path, graph=ox.NamedNode(path.as_uri()), role=role, base_iri=path.as_uri())
-            problem = _load_one(data.store, loaded)
+            problem = _load_one(data.store, loaded, max_file_bytes)
             if problem is None:
                 data.files.append(loaded)
             else:
@@ -85,7 +86,7 @@ def _error(path: Path, de: str, en: str, line: int | None = None, column: int | 
     return Finding(Severity.ERROR, code, Message(de, en), file=str(path), line=line, column=column)
 
 
-def _load_one(store: ox.Store, loaded: LoadedFile) -> Finding | None:
+def _load_one(store: ox.Store, loaded: LoadedFile, max_file_bytes: int) -> Finding | None:
     path = loaded.path
     rdf_format = format_of(path)
     if rdf_format is None:
@@ -93,9 +94,11 @@ def _load_one(store: ox.Store, loaded: LoadedFile) -> Finding | None:
                       f"unknown RDF format (file suffix {path.suffix or 'missing'})")
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return _error(path, f"Datei ist zu groß ({size // 2**20} MiB, höchstens {MAX_FILE_BYTES // 2**20} MiB)",
-                          f"file too large ({size // 2**20} MiB, at most {MAX_FILE_BYTES // 2**20} MiB)")
+        if size > max_file_bytes:
+            return _error(path, f"Datei ist zu groß ({size / 2**20:.0f} MiB, höchstens {max_file_bytes / 2**20:.0f} MiB; "
+                          "Grenze mit --max-file-size ändern)",
+                          f"file too large ({size / 2**20:.0f} MiB, at most {max_file_bytes / 2**20:.0f} MiB; "
+                          "change the limit with --max-file-size)")
         if rdf_format.name == "rdf-xml" and _has_doctype(path):
             return _error(path, "RDF/XML mit DOCTYPE wird abgelehnt (Entity-Expansion)",
                           "RDF/XML with a DOCTYPE is refused (entity expansion)", code="syntax")

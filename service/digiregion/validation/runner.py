@@ -18,7 +18,7 @@ from ..resources import default_data_dir, ontology_dir, shapes_dir
 from . import crossfile
 from .engine import Engine, Result
 from .findings import SHACL_SEVERITIES, Finding, Message, Report, Severity
-from .loading import LoadedData, count_triples, empty_file_warnings, load_files
+from .loading import MAX_FILE_BYTES, LoadedData, count_triples, empty_file_warnings, load_files
 from .messages import default_message
 from .positions import Positions, scan_file
 from .shapes import UnsupportedShapeError, load_shapes
@@ -39,6 +39,7 @@ class ValidationRequest:
     lang: str = "de"
     engine: str = "fast"
     base_iri: str = DEFAULT_BASE_IRI
+    max_file_bytes: int = MAX_FILE_BYTES
 
 
 def run_validation(request: ValidationRequest) -> Report:
@@ -57,7 +58,7 @@ def run_validation(request: ValidationRequest) -> Report:
             "Keine RDF-Dateien gefunden", "no RDF files found"), file=" ".join(str(p) for p in request.paths)))
         return report
 
-    data = load_files(targets, context, vocabulary)
+    data = load_files(targets, context, vocabulary, request.max_file_bytes)
     report.files = [str(f.path) for f in data.files if f.role == "target"]
     report.findings.extend(data.errors)
     if data.errors:

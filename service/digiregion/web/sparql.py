@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from ..store.base import QueryRefused, QueryRequest, QuerySyntaxError
+from ..store.base import QueryRequest
 from ..store.sparql_guard import check_query
 from .negotiation import DOCUMENT_OFFERS, GRAPH_OFFERS, HTML, SELECT_OFFERS, choose
 from .service import MEDIA_TYPES, Service
@@ -128,9 +128,7 @@ async def _run(request: Request, service: Service, queries: list[str], params: l
     else:
         headers["Cache-Control"] = "no-store"
     result = await service.store.query(QueryRequest(text, offer.key, default_graphs, named_graphs))
-    media_type = MEDIA_TYPES.get(offer.key, result.media_type)
-    if offer.key in ("json", "xml", "csv", "tsv"):
-        media_type = result.media_type
+    media_type = result.media_type
     if request.method == "HEAD":
         return Response(status_code=200, media_type=media_type, headers=headers)
     if result.complete is not None:
@@ -149,5 +147,3 @@ def _description(request: Request, service: Service) -> Response:
     return Response(service.metadata_bytes("service", offer.key), media_type=MEDIA_TYPES[offer.key],
                     headers=headers)
 
-
-__all__ = ["QueryRefused", "QuerySyntaxError", "router"]
