@@ -129,6 +129,32 @@ def export(
         typer.echo(f"{dump.path}  {dump.size} bytes  sha256:{dump.sha256}")
 
 
+@app.command()
+def load(
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="RDF-Dateien/Ordner (Standard: Ontologie + Shapes + Lippe-Daten) / files or folders")] = None,
+    store: Annotated[str | None, typer.Option("--store", help="URL des SPARQL-Endpunkts / SPARQL endpoint URL")] = None,
+    graph: Annotated[str | None, typer.Option("--graph", help="Ziel-Graph (Standard: Basis-IRI) / target graph")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Trotz Verstößen laden / load despite violations")] = False,
+    base_iri: Annotated[str | None, typer.Option("--base-iri", help="uriSpace der Daten / dataset base IRI")] = None,
+    store_dir: Annotated[Path | None, typer.Option("--store-dir", help="Ordner des lokalen Zwischen-Stores")] = None,
+    chunk_triples: Annotated[int, typer.Option("--chunk-triples", help="Tripel pro Anfrage / triples per request")]
+    = 20_000,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML-Konfigurationsdatei")] = None,
+) -> None:
+    """Prüft die Daten und lädt sie atomar in eine SPARQL-Datenbank / validate, then load into a SPARQL engine.
+
+    Zugangsdaten nur aus DIGIREGION_STORE_USER / DIGIREGION_STORE_PASSWORD. Exit 0: geladen / loaded;
+    1: Verstöße (ohne --force) / violations; 2: unlesbare Eingabe / bad input; 3: Datenbank-Fehler, die
+    bisherigen Daten bleiben aktiv / engine failure, the previous data stays live.
+    """
+    settings = _settings(config, store=store, data=tuple(paths) if paths else None, base_iri=base_iri,
+                         store_dir=store_dir)
+    from .upload import run_load
+
+    raise typer.Exit(run_load(settings, graph=graph, force=force, chunk_triples=chunk_triples))
+
+
 def _settings(config: Path | None, **values: object):
     try:
         return load_settings({k: v for k, v in values.items() if v is not None}, config_file=config)

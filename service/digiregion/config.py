@@ -45,6 +45,19 @@ class Settings:
     """Where clients reach the service (for links in VoID/DCAT); default http://host:port/."""
     store: str = "embedded"
     """``embedded`` (pyoxigraph) or the URL of a remote SPARQL 1.1 endpoint."""
+    store_graph: str | None = None
+    """Remote store: the named graph that holds the dataset's default graph (default: ``base_iri``)."""
+    store_update_url: str | None = None
+    """Remote store: SPARQL Update endpoint for ``load`` (Virtuoso: derived, ``…/sparql-auth``)."""
+    store_graph_store_url: str | None = None
+    """Remote store: Graph Store Protocol endpoint for ``load`` (Virtuoso: derived); unset: INSERT DATA."""
+    store_engine: str = "auto"
+    """Remote store: ``auto`` (detected from the Server header), ``virtuoso`` or ``generic``."""
+    store_auth: str = "auto"
+    """Remote store: HTTP auth scheme for the credentials (``auto``, ``basic``, ``digest``).
+    The credentials themselves come only from ``DIGIREGION_STORE_USER`` / ``DIGIREGION_STORE_PASSWORD``."""
+    store_refresh: float = 10.0
+    """Remote store: seconds between checks whether a ``load`` changed the data (new ETags, VoID)."""
     store_dir: Path | None = None
     """Folder of the persisted embedded store; a restart reuses it when the data is unchanged."""
     workers: int = 2

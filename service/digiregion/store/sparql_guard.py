@@ -68,6 +68,22 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
+@dataclass(frozen=True)
+class Token:
+    """One lexical token with its position, for tools that rewrite a query (``federation``, ``deviations``)."""
+
+    kind: str
+    value: str
+    start: int
+    end: int
+
+
+def scan(text: str) -> list[Token]:
+    """The query's tokens (without whitespace and comments) with their character spans."""
+    return [Token(m.lastgroup or "other", m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)
+            if m.lastgroup not in ("ws", "comment")]
+
+
 def _decode_escapes(text: str) -> str:
     def repl(m: re.Match[str]) -> str:
         code = int(m.group(1) or m.group(2), 16)

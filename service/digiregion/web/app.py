@@ -11,6 +11,8 @@ limit (413 before the body is read into memory) and gzip for larger responses.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -84,6 +86,22 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _follow(service: Service, interval: float | None) -> asyncio.Task | None:
+    """A remote engine's data can change under a running service (``digiregion load``): poll its version."""
+    if not interval:
+        return None
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await service.follow_data_changes()
+            except Exception:  # the engine may be briefly unreachable; keep serving, try again later
+                logging.getLogger("digiregion.web").exception("Datenstand nicht prüfbar / data version check failed")
+
+    return asyncio.get_running_loop().create_task(loop())
+
+
 def create_app(settings: Settings, store: Store) -> FastAPI:
     """Build the web application over an (unstarted) store; the lifespan starts and stops it."""
     service = Service(settings, store)
@@ -92,7 +110,10 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     async def lifespan(app: FastAPI):
         await store.start()
         await service.load_metadata()
+        follower = _follow(service, getattr(store, "refresh_interval", None))
         yield
+        if follower is not None:
+            follower.cancel()
         await store.close()
 
     app = FastAPI(title=settings.title, version=__version__, lifespan=lifespan, docs_url=None,

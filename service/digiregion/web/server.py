@@ -28,7 +28,7 @@ def build_store(settings: Settings):
     from ..store.loader import open_or_build
 
     if settings.store != "embedded":
-        raise SystemExit("Nur --store embedded wird bisher unterstützt / only the embedded store is supported yet")
+        return _remote_store(settings)
     started = time.monotonic()
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   TimeRemainingColumn(), console=console, transient=True) as progress:
@@ -42,7 +42,39 @@ def build_store(settings: Settings):
     info = built.info
     console.print(f"[green]Store bereit / store ready[/green]: {info.triples} Tripel/triples, "
                   f"{len(info.files)} Dateien/files, {time.monotonic() - started:.1f} s ({built.path})")
-    return EmbeddedStore(built, settings)
+    return _federated(settings, EmbeddedStore(built, _backend_settings(settings)))
+
+
+def _remote_store(settings: Settings):
+    """A remote SPARQL engine (issue 4); credentials only from the environment, see ``store.credentials``."""
+    import os
+
+    from ..store.credentials import Credentials
+    from ..store.remote import RemoteStore
+
+    try:
+        store = RemoteStore(_backend_settings(settings), Credentials.from_environment(os.environ))
+    except ValueError as exc:
+        raise SystemExit(f"Fehler / error: {exc}") from None
+    console.print(f"[green]Store[/green]: entfernt / remote {settings.store}, Graph <{store.graph}>")
+    return _federated(settings, store)
+
+
+def _backend_settings(settings: Settings) -> Settings:
+    """With federation the backend never sees SERVICE (``store.federation``): it allows none."""
+    if not settings.allowed_service_endpoints:
+        return settings
+    from ..store.federation import local_settings
+
+    return local_settings(settings)
+
+
+def _federated(settings: Settings, store):
+    if not settings.allowed_service_endpoints:
+        return store
+    from ..store.federation import FederatingStore
+
+    return FederatingStore(store, settings)
 
 
 def _noop(_: int) -> None:

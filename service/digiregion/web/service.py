@@ -73,6 +73,13 @@ class Service:
             "service": build_service_description(self.settings, info, self.me),
         }
 
+    async def follow_data_changes(self) -> None:
+        """Rebuild VoID/DCAT when the store reports new data (a ``digiregion load`` into a remote engine)."""
+        refresh = getattr(self.store, "refresh", None)
+        if refresh is not None and await refresh():
+            self._serialised = {}
+            await self.load_metadata()
+
     def metadata_bytes(self, name: str, fmt: str) -> bytes:
         key = (name, fmt)
         if key not in self._serialised:

@@ -1,0 +1,293 @@
+"""The engines of the service benchmark: start on 127.0.0.1, load the same files, stop, measure RSS.
+
+Each engine is a small class with ``start(files_dir, work) -> seconds`` (load + start-up until the
+endpoint answers), ``stop()`` (always called, in ``finally``), ``rss()`` (resident memory of the whole
+server process tree, read from /proc) and the request details of its SPARQL endpoint. Nothing here
+listens on anything but 127.0.0.1; every wait has a deadline.
+
+Reused by issue 4 (remote store backend): add ``digiregion → Virtuoso`` as one more ``Engine`` whose
+``start`` runs ``digiregion serve --store http://127.0.0.1:PORT/sparql`` after ``VirtuosoEngine``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS_VENV = ROOT / "benchmarks" / ".venv-peers"
+VIRTUOSO_SH = ROOT / "scripts" / "virtuoso.sh"
+VIRTUOSO_GRAPH = "urn:digiregion:bench"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants (from /proc; 0 when it is gone)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        child = int(entry)
+        children.setdefault(int(fields[1]), []).append(child)
+        rss[child] = int(fields[21]) * PAGE
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        total += rss.get(current, 0)
+        stack.extend(children.get(current, ()))
+    return total
+
+
+class RssSampler:
+    """Samples the tree RSS of a process every ``interval`` seconds; ``peak`` is the maximum seen."""
+
+    def __init__(self, pid: int, interval: float = 0.25) -> None:
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._interval = interval
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, tree_rss(self.pid))
+            self._stop.wait(self._interval)
+
+    def close(self) -> int:
+        self._stop.set()
+        self._thread.join(5)
+        return self.peak
+
+
+def wait_until_answers(url: str, deadline: float, process: subprocess.Popen | None = None,
+                       extra: dict[str, str] | None = None) -> None:
+    """Poll ``ASK {}`` until the endpoint answers 200; raise TimeoutError / RuntimeError otherwise."""
+    params = {"query": "ASK {}", **(extra or {})}
+    probe = url + "?" + urllib.parse.urlencode(params)
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} during start-up")
+        try:
+            with urllib.request.urlopen(urllib.request.Request(
+                    probe, headers={"Accept": "application/sparql-results+json"}), timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        time.sleep(0.2)
+
+
+def stop_process(process: subprocess.Popen | None, grace: float = 10) -> None:
+    """Stop a server we started (its own process group: workers included), SIGKILL after ``grace``."""
+    if process is None or process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
+class Engine:
+    """One SPARQL engine under test."""
+
+    name = "engine"
+    label = "engine"
+    #: extra protocol parameters sent with every query (Virtuoso: the graph that holds the data)
+    params: dict[str, str] = {}
+
+    def __init__(self, start_timeout: float, query_timeout: float) -> None:
+        self.start_timeout = start_timeout
+        self.query_timeout = query_timeout
+        self.url = ""
+        self.pid: int | None = None
+        self.process: subprocess.Popen | None = None
+        self.sampler: RssSampler | None = None
+        self.details: dict[str, object] = {}
+        self.log_path: Path | None = None
+
+    def version(self) -> str:
+        return "?"
+
+    def start(self, files_dir: Path, work: Path) -> float:
+        raise NotImplementedError
+
+    def _popen(self, argv: list[str], work: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+        self.log_path = work / f"{self.name}.log"
+        log = open(self.log_path, "wb")  # noqa: SIM115 - closed with the process
+        return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=work, env={**os.environ, **(env or {})})
+
+    def _watch(self, pid: int) -> None:
+        self.pid = pid
+        self.sampler = RssSampler(pid)
+
+    def peak_rss(self) -> int:
+        return self.sampler.peak if self.sampler else 0
+
+    def stop(self) -> None:
+        stop_process(self.process)
+        if self.sampler:
+            self.sampler.close()
+
+
+class DigiregionEngine(Engine):
+    name = "digiregion"
+    label = "digiregion embedded"
+
+    def __init__(self, start_timeout: float, query_timeout: float, workers: int | None = None) -> None:
+        super().__init__(start_timeout, query_timeout)
+        self.workers = workers
+
+    def version(self) -> str:
+        import pyoxigraph
+
+        from digiregion import __version__
+        return f"digiregion {__version__} (pyoxigraph {pyoxigraph.__version__})"
+
+    def _argv(self, files_dir: Path, work: Path, port: int) -> list[str]:
+        argv = [str(Path(sys.executable).parent / "digiregion"), "serve", "--host", "127.0.0.1", "--port",
+                str(port), "--store-dir", str(work / "digiregion-store"),
+                "--query-timeout", str(self.query_timeout)]
+        if self.workers:
+            argv += ["--workers", str(self.workers)]
+        return argv + ["--data", str(files_dir)]
+
+    def start(self, files_dir: Path, work: Path) -> float:
+        shutil.rmtree(work / "digiregion-store", ignore_errors=True)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}/sparql"
+        began = time.monotonic()
+        self.process = self._popen(self._argv(files_dir, work, port), work)
+        self._watch(self.process.pid)
+        wait_until_answers(self.url, began + self.start_timeout, self.process)
+        first = time.monotonic() - began
+        # a restart over the persisted store (the normal case in production) is measured too
+        stop_process(self.process)
+        began = time.monotonic()
+        self.process = self._popen(self._argv(files_dir, work, port), work)
+        self.sampler.pid = self.process.pid
+        wait_until_answers(self.url, began + self.start_timeout, self.process)
+        self.details["restart_s"] = round(time.monotonic() - began, 2)
+        return first
+
+
+class OxigraphEngine(Engine):
+    name = "oxigraph"
+    label = "Oxigraph server"
+
+    def _bin(self) -> str:
+        return str(PEERS_VENV / "bin" / "oxigraph")
+
+    def version(self) -> str:
+        out = subprocess.run([self._bin(), "--version"], capture_output=True, text=True, timeout=30)
+        return out.stdout.strip()
+
+    def start(self, files_dir: Path, work: Path) -> float:
+        location = work / "oxigraph-db"
+        shutil.rmtree(location, ignore_errors=True)
+        files = sorted(str(p) for p in files_dir.rglob("*") if p.is_file())
+        began = time.monotonic()
+        load = subprocess.run([self._bin(), "load", "--location", str(location), "--file", *files],
+                              capture_output=True, text=True, timeout=self.start_timeout)
+        if load.returncode != 0:
+            raise RuntimeError(f"oxigraph load failed: {load.stderr[-2000:]}")
+        self.details["load_s"] = round(time.monotonic() - began, 2)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}/query"
+        self.process = self._popen([self._bin(), "serve-read-only", "--location", str(location), "--bind",
+                                    f"127.0.0.1:{port}", "--timeout-s", str(int(self.query_timeout))], work)
+        self._watch(self.process.pid)
+        wait_until_answers(self.url, began + self.start_timeout, self.process)
+        return time.monotonic() - began
+
+
+class VirtuosoEngine(Engine):
+    name = "virtuoso"
+    label = "Virtuoso 7"
+    params = {"default-graph-uri": VIRTUOSO_GRAPH}
+
+    def version(self) -> str:
+        out = subprocess.run(["virtuoso-t", "-?"], capture_output=True, text=True, timeout=30)
+        lines = (out.stdout + out.stderr).splitlines()
+        return "Virtuoso " + next((line.strip() for line in lines if line.startswith("Version")), "?")
+
+    def start(self, files_dir: Path, work: Path) -> float:
+        self.db = work / "virtuoso-db"
+        shutil.rmtree(self.db, ignore_errors=True)
+        port, http_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{http_port}/sparql"
+        env = {**os.environ, "VIRTUOSO_START_TIMEOUT": str(int(self.start_timeout))}
+        began = time.monotonic()
+        self._started = True
+        subprocess.run(["bash", str(VIRTUOSO_SH), "start", str(self.db), str(port), str(http_port)], check=True,
+                       env=env, timeout=self.start_timeout + 30, capture_output=True)
+        self._watch(int((self.db / "virtuoso.pid").read_text()))
+        self.details["server_start_s"] = round(time.monotonic() - began, 2)
+        load = subprocess.run(["bash", str(VIRTUOSO_SH), "load", str(self.db), str(files_dir), VIRTUOSO_GRAPH],
+                              env=env, timeout=max(60.0, self.start_timeout), capture_output=True, text=True)
+        if load.returncode != 0:
+            # a file Virtuoso cannot load is reported (and shows up as wrong answers), not fatal
+            self.details["load_errors"] = load.stderr.strip()[-2000:]
+        return time.monotonic() - began
+
+    def stop(self) -> None:
+        if getattr(self, "_started", False):
+            subprocess.run(["bash", str(VIRTUOSO_SH), "stop", str(self.db)], timeout=60, capture_output=True)
+        if self.sampler:
+            self.sampler.close()
+
+
+class RdflibEndpointEngine(Engine):
+    name = "rdflib-endpoint"
+    label = "rdflib-endpoint"
+
+    def version(self) -> str:
+        out = subprocess.run([str(PEERS_VENV / "bin" / "python"), "-c",
+                              "import importlib.metadata as m; print(m.version('rdflib-endpoint'), "
+                              "m.version('rdflib'))"], capture_output=True, text=True, timeout=30)
+        parts = out.stdout.split()
+        return f"rdflib-endpoint {parts[0]} (rdflib {parts[1]})" if len(parts) == 2 else "?"
+
+    def start(self, files_dir: Path, work: Path) -> float:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}/sparql"
+        files = sorted(str(p) for p in files_dir.rglob("*") if p.is_file())
+        began = time.monotonic()
+        self.process = self._popen([str(PEERS_VENV / "bin" / "rdflib-endpoint"), "serve", "--host", "127.0.0.1",
+                                    "--port", str(port), *files], work)
+        self._watch(self.process.pid)
+        wait_until_answers(self.url, began + self.start_timeout, self.process)
+        return time.monotonic() - began
+
+
+ENGINES = {cls.name: cls for cls in (DigiregionEngine, OxigraphEngine, VirtuosoEngine, RdflibEndpointEngine)}

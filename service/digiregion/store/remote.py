@@ -1,0 +1,481 @@
+"""The remote store: any SPARQL 1.1 endpoint (Virtuoso, QLever, Fuseki, …) behind the same interface.
+
+Every query, resource description, VoID count and dump is answered by the remote engine; this
+module adds what the embedded store gives for free and a public endpoint needs:
+
+* the same safety rules before anything is sent (``sparql_guard``: no update, no SERVICE that is not
+  allow-listed) plus the engine's known wrong answers refused (``deviations``);
+* the dataset pinned on every request (``remote_layout``): clients see exactly the loaded graphs,
+  never the engine's system graphs or other datasets in the same engine;
+* two deadlines: the engine's own timeout where it has one (it then stops working) and the client
+  side one (the client gets a 504 even when the engine does not stop); a partial or truncated engine
+  answer becomes an error, never a 200;
+* the same ten result formats and size caps as the embedded store (``streaming``), small results
+  held back and cached per data version;
+* data-version polling (``refresh``): a ``digiregion load`` into the engine changes the version, so
+  ETags, caches, VoID and dumps follow within ``store_refresh`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from ..config import Settings
+from ..dataset import DatasetInfo, Partition, utc_now
+from ..dumps import PREFIXES
+from .base import Description, QueryRequest, QueryResult, QueryTimeout, ResultTooLarge, Store, StoreBusy, StoreError
+from .credentials import Credentials, refuse_userinfo
+from .deviations import refuse_known_deviation
+from .engines import GENERIC, EngineProfile, detect
+from .remote_layout import EMPTY_GRAPH, FRAGMENT, MANIFEST, VERSION, meta_graph, sparql_iri
+from .sparql_client import Endpoint
+from .sparql_guard import check_query
+from .streaming import (
+    RDF_FORMATS,
+    RESULTS_FORMATS,
+    Cancelled,
+    EngineReader,
+    Pipe,
+    ResultLimit,
+    Sink,
+    capped,
+    parse_graph,
+)
+from .worker import LABEL_PREDICATES
+
+log = logging.getLogger("digiregion.store.remote")
+
+HOLD_BYTES = 1024 * 1024
+CACHE_ENTRY_BYTES = 1024 * 1024
+CACHE_TOTAL_BYTES = 64 * 1024 * 1024
+MAINTENANCE_TIMEOUT = 600.0
+"""Counts and dumps at start-up or after a load may take long on big data; they run without the
+engine's anytime timeout (a partial count would be wrong) but still under a client deadline."""
+MAX_INCOMING = 500
+BNODE_DEPTH = 4
+
+MEDIA_TYPES = {
+    "json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
+    "csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
+    "turtle": "text/turtle; charset=utf-8", "n-triples": "application/n-triples",
+    "json-ld": "application/ld+json", "rdf-xml": "application/rdf+xml",
+    "trig": "application/trig", "n-quads": "application/n-quads",
+}
+
+
+@dataclass(frozen=True)
+class DumpFolder:
+    """Where this data version's dumps were written (the shape ``Service`` looks for as ``store.built``)."""
+
+    path: Path
+
+    @property
+    def dumps_path(self) -> Path:
+        return self.path / "dumps"
+
+
+class RemoteStore(Store):
+    """A read-only view of one dataset in a remote SPARQL 1.1 engine."""
+
+    def __init__(self, settings: Settings, credentials: Credentials | None = None) -> None:
+        refuse_userinfo(settings.store)
+        self.settings = settings
+        self.graph = settings.store_graph or settings.base_iri
+        self.credentials = credentials or Credentials()
+        self.endpoint = Endpoint(settings.store, self.credentials, settings.store_auth, None)
+        self.profile: EngineProfile = GENERIC
+        self.refresh_interval = settings.store_refresh
+        concurrency = max(4, settings.workers * 4)
+        self._executor = concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="sparql-remote")
+        self._slots = asyncio.Semaphore(concurrency)
+        self._cache: OrderedDict[tuple, tuple[str, bytes]] = OrderedDict()
+        self._cache_bytes = 0
+        self._info: DatasetInfo | None = None
+        self._fingerprint: str | None = None
+        self._next_check = 0.0
+        self.built: DumpFolder | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    @property
+    def info(self) -> DatasetInfo:
+        if self._info is None:
+            raise StoreError("Store noch nicht gestartet / store not started")
+        return self._info
+
+    async def start(self) -> None:
+        probe = await self._blocking(self._probe, 30.0)
+        self.profile = detect(self.settings.store_engine, probe)
+        self.endpoint = replace(self.endpoint, profile=self.profile)
+        log.info("Entfernte Datenbank / remote engine: %s (%s), Graph <%s>", self.settings.store,
+                 self.profile.name, self.graph)
+        await self._reload()
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def refresh(self) -> bool:
+        """True when a load changed the data since the last check (then info, cache and dumps are new)."""
+        if time.monotonic() < self._next_check:
+            return False
+        self._next_check = time.monotonic() + max(1.0, self.refresh_interval or 0)
+        fingerprint, _ = await self._read_meta()
+        if fingerprint == self._fingerprint:
+            return False
+        await self._reload()
+        return True
+
+    async def _reload(self) -> None:
+        fingerprint, manifest = await self._read_meta()
+        info = await self._collect_info(fingerprint, manifest)
+        folder = self._dump_folder(info)
+        if not (folder.dumps_path / "manifest.json").is_file():
+            from .remote_dumps import write_remote_dumps
+
+            try:
+                await self._blocking(lambda: write_remote_dumps(self, info, folder.dumps_path), MAINTENANCE_TIMEOUT)
+            except StoreError as exc:
+                log.warning("Keine Dumps / no dumps: %s", exc.message)
+        self._info, self._fingerprint, self.built = info, fingerprint, folder
+        self._cache.clear()
+        self._cache_bytes = 0
+
+    def _dump_folder(self, info: DatasetInfo) -> DumpFolder:
+        from .loader import default_store_root
+
+        root = Path(self.settings.store_dir) if self.settings.store_dir else default_store_root()
+        where = hashlib.sha256(f"{self.settings.store}\n{self.graph}".encode()).hexdigest()[:16]
+        return DumpFolder(root / "remote" / where / info.version)
+
+    def _probe(self) -> str | None:
+        response = self.endpoint.open("ASK {}", "ASK", default_graphs=[EMPTY_GRAPH], timeout=30.0,
+                                      engine_timeout=False)
+        try:
+            return response.headers.get("Server")
+        finally:
+            response.close()
+
+    # -- queries ---------------------------------------------------------------------------------------------
+    async def query(self, request: QueryRequest) -> QueryResult:
+        settings = self.settings
+        found = check_query(
+            request.text, base_iri=settings.base_iri, known_graphs=self.info.graphs,
+            allowed_services=settings.allowed_service_endpoints, max_length=settings.max_query_length,
+            default_graph_uris=request.default_graph_uris, named_graph_uris=request.named_graph_uris)
+        refuse_known_deviation(self.profile.deviations, request.text)
+        form = found.form or "SELECT"
+        media_type = MEDIA_TYPES[request.result_format]
+        key = (self.info.version, request.text, request.result_format, tuple(request.default_graph_uris),
+               tuple(request.named_graph_uris))
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return QueryResult(cached[0], media_type, _once(cached[1]), complete=cached[1])
+        if found.from_graphs or found.from_named_graphs:
+            default_graphs: list[str] = []
+            named_graphs: list[str] = []  # the query's own FROM / FROM NAMED (checked by the guard) apply
+        elif request.default_graph_uris or request.named_graph_uris:
+            default_graphs = list(request.default_graph_uris) or [EMPTY_GRAPH]
+            named_graphs = list(request.named_graph_uris) or [EMPTY_GRAPH]
+        else:
+            default_graphs, named_graphs = self._dataset()
+        timeout = request.timeout or settings.query_timeout
+        deadline = time.monotonic() + timeout
+        text = f"BASE {sparql_iri(settings.base_iri)} {request.text}"
+        pipe = await self._start_transfer(
+            deadline, lambda p: self._transfer(p, text, form, request.result_format, default_graphs, named_graphs,
+                                               timeout))
+        held = bytearray()
+        while True:
+            tag, payload = await self._next(pipe, deadline, timeout)
+            if tag == "E":
+                raise payload
+            if tag == "Z":
+                body = bytes(held)
+                self._remember(key, form, body)
+                return QueryResult(form, media_type, _once(body), complete=body)
+            held += payload
+            if len(held) >= HOLD_BYTES:
+                return QueryResult(form, media_type, self._stream(pipe, bytes(held), deadline, timeout))
+
+    def _dataset(self) -> tuple[list[str], list[str]]:
+        return [self.graph], list(self.info.graphs) or [EMPTY_GRAPH]
+
+    async def _start_transfer(self, deadline: float, work) -> Pipe:
+        try:
+            await asyncio.wait_for(self._slots.acquire(), max(0.01, deadline - time.monotonic()))
+        except TimeoutError as exc:
+            raise StoreBusy("Alle Verbindungen zur Datenbank sind belegt; bitte später erneut versuchen. / "
+                            "All engine connections are busy; please retry later.") from exc
+        loop = asyncio.get_running_loop()
+        pipe = Pipe(loop)
+        future = loop.run_in_executor(self._executor, work, pipe)
+        future.add_done_callback(lambda _: self._slots.release())
+        return pipe
+
+    async def _next(self, pipe: Pipe, deadline: float, timeout: float) -> tuple[str, Any]:
+        remaining = deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            return await asyncio.wait_for(pipe.queue.get(), remaining)
+        except TimeoutError as exc:
+            pipe.cancel()
+            raise QueryTimeout(
+                f"Abfrage nach {timeout:g} s abgebrochen (Zeitlimit). Bitte die Abfrage einschränken "
+                f"(LIMIT, spezifischere Muster). / Query cancelled after {timeout:g} s (time limit). "
+                "Please narrow the query (LIMIT, more specific patterns).") from exc
+
+    async def _stream(self, pipe: Pipe, first: bytes, deadline: float, timeout: float) -> AsyncIterator[bytes]:
+        finished = False
+        try:
+            yield first
+            while True:
+                tag, payload = await self._next(pipe, deadline, timeout)
+                if tag == "D":
+                    yield payload
+                elif tag == "Z":
+                    finished = True
+                    return
+                elif tag == "E":
+                    finished = True
+                    raise payload
+        finally:
+            if not finished:
+                pipe.cancel()  # deadline or client gone: stop reading from the engine
+
+    def _transfer(self, pipe: Pipe, text: str, form: str, fmt: str, default_graphs: Sequence[str],
+                  named_graphs: Sequence[str], timeout: float) -> None:
+        """Thread: engine → pyoxigraph → negotiated format → pipe (``D`` chunks, then ``Z`` or ``E``)."""
+        settings = self.settings
+        sink = Sink(pipe, settings.max_result_bytes)
+        try:
+            response = self.endpoint.open(text, form, default_graphs=default_graphs, named_graphs=named_graphs,
+                                          timeout=timeout)
+            pipe.response = response
+            try:
+                if form in ("SELECT", "ASK"):
+                    reader = EngineReader(response, pipe.cancelled, rewrite_bnodes=True,
+                                          replacements=self.profile.answer_replacements)
+                    results = ox.parse_query_results(reader, format=ox.QueryResultsFormat.JSON)
+                    results.serialize(sink, RESULTS_FORMATS[fmt])
+                else:
+                    reader = EngineReader(response, pipe.cancelled, replacements=self.profile.answer_replacements)
+                    triples = capped(parse_graph(reader, response.headers.get("Content-Type")),
+                                     settings.max_result_rows)
+                    rdf = RDF_FORMATS[fmt]
+                    prefixes = PREFIXES if rdf in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
+                    ox.serialize(triples, sink, rdf, prefixes=prefixes)
+                sink.flush_chunks()
+            finally:
+                response.close()
+            pipe.put("Z")
+        except Cancelled:
+            return
+        except StoreError as exc:
+            self._fail(pipe, exc)
+        except ResultLimit:
+            self._fail(pipe, self._too_large())
+        except (SyntaxError, OSError, ValueError, RuntimeError) as exc:
+            if pipe.cancelled.is_set():
+                return
+            if sink.exceeded or isinstance(exc.__cause__ or exc.__context__, ResultLimit):
+                self._fail(pipe, self._too_large())
+            elif isinstance(exc, TimeoutError):
+                self._fail(pipe, QueryTimeout(f"Zeitlimit beim Lesen der Antwort / time limit while reading: {exc}"))
+            else:
+                self._fail(pipe, StoreError(f"Antwort der Datenbank nicht lesbar / unreadable engine answer: {exc}"))
+
+    @staticmethod
+    def _fail(pipe: Pipe, error: StoreError) -> None:
+        with contextlib.suppress(Cancelled):
+            pipe.put("E", error)
+
+    def _too_large(self) -> ResultTooLarge:
+        settings = self.settings
+        mib = settings.max_result_bytes / (1024 * 1024)
+        return ResultTooLarge(
+            f"Ergebnis größer als erlaubt ({mib:g} MiB bzw. {settings.max_result_rows} Tripel). Bitte LIMIT "
+            f"verwenden oder die Dumps unter /dumps/ laden. / Result exceeds the limit ({mib:g} MiB or "
+            f"{settings.max_result_rows} triples). Use LIMIT or download the dumps at /dumps/.")
+
+    def _remember(self, key: tuple, form: str, body: bytes) -> None:
+        if len(body) > CACHE_ENTRY_BYTES:
+            return
+        self._cache[key] = (form, body)
+        self._cache_bytes += len(body)
+        while self._cache_bytes > CACHE_TOTAL_BYTES and self._cache:
+            _, (_, old) = self._cache.popitem(last=False)
+            self._cache_bytes -= len(old)
+
+    # -- blocking helpers (run in the executor) --------------------------------------------------------------
+    async def _blocking(self, work, timeout: float):
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self._executor, work), timeout)
+        except TimeoutError as exc:
+            raise QueryTimeout(f"Datenbank antwortet nicht in {timeout:g} s / engine did not answer within "
+                               f"{timeout:g} s") from exc
+
+    def construct(self, text: str, *, default_graphs: Sequence[str], named_graphs: Sequence[str] = (),
+                  timeout: float, limit: int | None = None) -> list[ox.Triple]:
+        """Blocking: all triples of a CONSTRUCT (at most ``limit + 1``, so a caller can see truncation)."""
+        response = self.endpoint.open(text, "CONSTRUCT", default_graphs=default_graphs,
+                                      named_graphs=named_graphs or [EMPTY_GRAPH], timeout=timeout,
+                                      engine_timeout=False)
+        try:
+            triples = []
+            for triple in parse_graph(EngineReader(response, replacements=self.profile.answer_replacements),
+                                      response.headers.get("Content-Type")):
+                triples.append(triple)
+                if limit is not None and len(triples) > limit:
+                    break
+            return triples
+        finally:
+            response.close()
+
+    def select(self, text: str, *, default_graphs: Sequence[str], named_graphs: Sequence[str] = (),
+               timeout: float) -> list[dict[str, Any]]:
+        """Blocking: the rows of a small SELECT as ``{variable: term}``."""
+        response = self.endpoint.open(text, "SELECT", default_graphs=default_graphs,
+                                      named_graphs=named_graphs or [EMPTY_GRAPH], timeout=timeout,
+                                      engine_timeout=False)
+        try:
+            reader = EngineReader(response, rewrite_bnodes=True, replacements=self.profile.answer_replacements)
+            results = ox.parse_query_results(reader,
+                                             format=ox.QueryResultsFormat.JSON)
+            names = [v.value for v in results.variables]
+            return [{name: row[name] for name in names if row[name] is not None} for row in results]
+        finally:
+            response.close()
+
+    # -- Linked Data -----------------------------------------------------------------------------------------
+    async def describe(self, iri: str, *, incoming: bool = False) -> Description:
+        timeout = self.settings.query_timeout
+        limit = self.settings.max_result_rows
+        default_graphs, _ = self._dataset()
+        subject = sparql_iri(iri)
+        main = await self._blocking(lambda: self.construct(
+            _describe_query(subject, sparql_iri(meta_graph(self.graph))), default_graphs=default_graphs,
+            named_graphs=[meta_graph(self.graph)], timeout=timeout, limit=limit), timeout + 1)
+        subjects = {ox.NamedNode(iri)} | {t.subject for t in main if isinstance(t.subject, ox.NamedNode)}
+        incoming_triples: list[ox.Triple] = []
+        if incoming:
+            found = await self._blocking(lambda: self.construct(
+                f"CONSTRUCT {{ ?s ?p {subject} }} WHERE {{ ?s ?p {subject} }} LIMIT {MAX_INCOMING + 1}",
+                default_graphs=default_graphs, timeout=timeout), timeout + 1)
+            incoming_triples = [t for t in found if t.subject not in subjects]
+        truncated = len(incoming_triples) > MAX_INCOMING
+        incoming_triples = incoming_triples[:MAX_INCOMING]
+        neighbours = {t.object for t in main if isinstance(t.object, ox.NamedNode)}
+        neighbours |= {t.predicate for t in main} | {t.subject for t in incoming_triples}
+        neighbours |= {t.predicate for t in incoming_triples}
+        neighbours = {n for n in neighbours if isinstance(n, ox.NamedNode)} - subjects
+        labels = await self._blocking(lambda: self._labels(sorted(neighbours, key=str), default_graphs, timeout),
+                                      timeout + 1)
+        if len(main) > limit and len(_ntriples(main)) > self.settings.max_result_bytes:
+            raise ResultTooLarge("Beschreibung zu groß / description too large")
+        return Description(iri, _ntriples(main), _ntriples(labels), _ntriples(incoming_triples),
+                           truncated or len(main) > limit)
+
+    def _labels(self, terms: list[ox.NamedNode], default_graphs: list[str], timeout: float) -> list[ox.Triple]:
+        """Blocking: per term, the labels of the first label predicate it has (the worker's rule)."""
+        found: list[ox.Triple] = []
+        predicates = " ".join(sparql_iri(p) for p in LABEL_PREDICATES)
+        for start in range(0, len(terms), 200):
+            batch = terms[start:start + 200]
+            values = " ".join(str(t) for t in batch)
+            triples = self.construct(
+                f"CONSTRUCT {{ ?t ?p ?l }} WHERE {{ VALUES ?t {{ {values} }} VALUES ?p {{ {predicates} }} ?t ?p ?l }}",
+                default_graphs=default_graphs, timeout=timeout)
+            by_term: dict[Any, list[ox.Triple]] = {}
+            for triple in triples:
+                by_term.setdefault(triple.subject, []).append(triple)
+            for _term, hits in by_term.items():
+                for predicate in LABEL_PREDICATES:
+                    chosen = [t for t in hits if t.predicate.value == predicate]
+                    if chosen:
+                        found.extend(chosen)
+                        break
+        return found
+
+    # -- dataset facts ---------------------------------------------------------------------------------------
+    async def _read_meta(self) -> tuple[str | None, dict[str, Any] | None]:
+        meta = meta_graph(self.graph)
+        rows = await self._blocking(lambda: self.select(
+            f"SELECT ?v ?m WHERE {{ GRAPH {sparql_iri(meta)} {{ {sparql_iri(self.graph)} <{VERSION}> ?v "
+            f"OPTIONAL {{ {sparql_iri(self.graph)} <{MANIFEST}> ?m }} }} }}",
+            default_graphs=[EMPTY_GRAPH], named_graphs=[meta], timeout=30.0), 31.0)
+        if not rows:
+            return None, None
+        manifest = json.loads(rows[0]["m"].value) if "m" in rows[0] else None
+        return rows[0]["v"].value, manifest
+
+    async def _collect_info(self, fingerprint: str | None, manifest: dict[str, Any] | None) -> DatasetInfo:
+        """VoID counts from the engine itself; provenance (files, load time) from the load manifest."""
+        graphs = sorted(manifest.get("graphs", [])) if manifest else []
+        dataset = ([self.graph], graphs or [EMPTY_GRAPH])
+
+        def count(query: str) -> int:
+            rows = self.select(query, default_graphs=dataset[0], named_graphs=dataset[1],
+                               timeout=MAINTENANCE_TIMEOUT)
+            return int(rows[0]["n"].value) if rows and "n" in rows[0] else 0
+
+        def collect() -> DatasetInfo:
+            if manifest:
+                info = DatasetInfo.from_json(json.dumps(manifest))
+            else:  # data loaded by other tools: no files to cite, version from the counts below
+                info = DatasetInfo(fingerprint="", files=[], loaded_at=utc_now())
+            info.graphs = graphs
+            info.default_graph_triples = count("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
+            named = count("SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }") if graphs else 0
+            info.triples = info.default_graph_triples + named
+            info.distinct_subjects = count("SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s ?p ?o }")
+            info.distinct_objects = count("SELECT (COUNT(DISTINCT ?o) AS ?n) { ?s ?p ?o }")
+            info.entities = count("SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s ?p ?o FILTER(isIRI(?s)) }")
+            info.classes = [Partition(r["c"].value, int(r["n"].value)) for r in self.select(
+                "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) { ?s a ?c FILTER(isIRI(?c)) } GROUP BY ?c ORDER BY ?c",
+                default_graphs=dataset[0], named_graphs=dataset[1], timeout=MAINTENANCE_TIMEOUT)]
+            info.properties = [Partition(r["p"].value, int(r["n"].value)) for r in self.select(
+                "SELECT ?p (COUNT(*) AS ?n) { ?s ?p ?o } GROUP BY ?p ORDER BY ?p",
+                default_graphs=dataset[0], named_graphs=dataset[1], timeout=MAINTENANCE_TIMEOUT)]
+            if not info.fingerprint:
+                info.fingerprint = fingerprint or hashlib.sha256(
+                    f"{self.settings.store}\n{self.graph}\n{info.triples}\n{info.distinct_subjects}".encode()
+                ).hexdigest()
+            return info
+
+        return await self._blocking(collect, MAINTENANCE_TIMEOUT)
+
+
+def _describe_query(subject: str, meta: str) -> str:
+    """Triples of the resource and its hash IRIs (from the load's index), with blank nodes to depth 4."""
+    closure = ""
+    for depth in range(BNODE_DEPTH, 0, -1):
+        above = "?o" if depth == 1 else f"?o{depth - 1}"
+        closure = (f"OPTIONAL {{ FILTER(isBlank({above})) {above} ?p{depth} ?o{depth} . {closure} }}")
+    template = " ".join(f"{'?o' if d == 1 else f'?o{d - 1}'} ?p{d} ?o{d} ." for d in range(1, BNODE_DEPTH + 1))
+    return (f"CONSTRUCT {{ ?s ?p ?o . {template} }} WHERE {{ "
+            f"{{ BIND({subject} AS ?s) }} UNION {{ GRAPH {meta} {{ {subject} <{FRAGMENT}> ?s }} }} "
+            f"?s ?p ?o . {closure} }}")
+
+
+def _ntriples(triples: Sequence[ox.Triple]) -> str:
+    unique = list(dict.fromkeys(triples))
+    return ox.serialize(unique, format=ox.RdfFormat.N_TRIPLES).decode("utf-8") if unique else ""
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    yield body

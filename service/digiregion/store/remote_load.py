@@ -1,0 +1,294 @@
+"""``digiregion load``: push a built dataset into a remote engine and switch it live in one step.
+
+Why this shape: a load must never leave clients looking at half a dataset, and a failed or killed
+load must leave the previous data served. So nothing the service reads is touched until the very
+end:
+
+1. Every graph of the dataset (the default graph → ``G``, each named graph, the side graph of
+   ``remote_layout``) is uploaded into a fresh temporary graph ``urn:digiregion:loading:…``, in
+   N-Triples chunks (Graph Store Protocol POST, or ``INSERT DATA`` where the engine has no Graph
+   Store endpoint). Blank nodes are only meaningful inside one request, so every blank-node-connected
+   group of triples travels in one chunk.
+2. Each temporary graph's triple count is checked against the local count (this catches an engine
+   that silently drops data: Virtuoso 7.2.5 stores nothing from Turtle with ``@prefix`` posted to
+   its Graph Store endpoint, which is why only N-Triples is sent).
+3. ONE SPARQL Update request switches: ``DROP SILENT GRAPH <g> ; MOVE SILENT GRAPH <tmp> TO GRAPH <g>``
+   per graph, plus ``DROP`` of named graphs the new data no longer has. A SPARQL Update request is
+   one transaction on Virtuoso (it answers ``Commit -- done``), Fuseki/TDB2 and Oxigraph, so readers
+   see the old or the new dataset, never a mix. The running ``digiregion serve`` notices the new data
+   version within ``store_refresh`` seconds.
+4. On any failure before the switch, the temporary graphs are dropped (best effort) and the old
+   graphs are untouched. A killed load leaves its temporary graphs behind; they are invisible to the
+   service (the dataset is pinned) and can be dropped by name (``urn:digiregion:loading:…``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pyoxigraph as ox
+
+from ..config import Settings
+from .base import StoreError
+from .credentials import Credentials, refuse_userinfo
+from .engines import GENERIC, EngineProfile, detect, sibling_url
+from .loader import BuiltStore
+from .remote_layout import EMPTY_GRAPH, FRAGMENT, LOADING_PREFIX, MANIFEST, VERSION, meta_graph, sparql_iri
+from .sparql_client import Endpoint
+from .streaming import EngineReader
+
+DEFAULT_CHUNK_TRIPLES = 20_000
+REQUEST_TIMEOUT = 300.0
+
+Progress = Callable[[int], None]
+
+
+class LoadError(Exception):
+    """The load failed; the previously loaded data is still what the engine serves."""
+
+
+@dataclass(frozen=True)
+class LoadTarget:
+    """Where a load goes: the query endpoint (checks), update endpoint (switch), Graph Store (upload)."""
+
+    query_url: str
+    update_url: str
+    graph_store_url: str | None
+    graph: str
+    credentials: Credentials = field(default_factory=Credentials)
+    auth: str = "auto"
+    profile: EngineProfile = GENERIC
+
+    @classmethod
+    def from_settings(cls, settings: Settings, credentials: Credentials, graph: str | None = None) -> LoadTarget:
+        """Resolve the endpoints; a Virtuoso engine (by its Server header) gets its write endpoints derived."""
+        refuse_userinfo(settings.store)
+        for url in (settings.store_update_url, settings.store_graph_store_url):
+            if url:
+                refuse_userinfo(url)
+        profile = detect(settings.store_engine, _server_header(settings.store))
+        update = settings.store_update_url or (
+            sibling_url(settings.store, profile.update_path) if profile.update_path else settings.store)
+        graph_store = settings.store_graph_store_url or (
+            sibling_url(settings.store, profile.graph_store_path) if profile.graph_store_path else None)
+        return cls(settings.store, update, graph_store, graph or settings.store_graph or settings.base_iri,
+                   credentials, settings.store_auth, profile)
+
+
+@dataclass
+class LoadReport:
+    graphs: dict[str, int]
+    """Target graph → triples now in it."""
+    seconds: float
+    version: str
+
+
+def _server_header(url: str) -> str | None:
+    try:
+        response = httpx.get(url, params={"query": "ASK {}"}, headers={"Accept": "application/sparql-results+json"},
+                             timeout=30)
+    except httpx.HTTPError as exc:
+        raise LoadError(f"Datenbank nicht erreichbar / engine unreachable: {url} ({type(exc).__name__})") from None
+    return response.headers.get("server")
+
+
+def load_dataset(built: BuiltStore, target: LoadTarget, *, chunk_triples: int = DEFAULT_CHUNK_TRIPLES,
+                 progress: Progress | None = None, on_total: Callable[[int], None] | None = None) -> LoadReport:
+    """Upload ``built`` into temporary graphs, verify, and switch ``target.graph`` (and friends) atomically."""
+    started = time.monotonic()
+    source = ox.Store.read_only(str(built.oxigraph_path))
+    info = built.info
+    token = f"{LOADING_PREFIX}{uuid.uuid4().hex[:12]}:"
+    plan: list[tuple[str, str, Any]] = [(target.graph, token + "0", ox.DefaultGraph())]
+    plan += [(g, f"{token}{n}", ox.NamedNode(g)) for n, g in enumerate(info.graphs, start=1)]
+    meta = meta_graph(target.graph)
+    meta_triples = _meta_triples(built, target.graph)
+    total = sum(_count_local(source, g) for _, _, g in plan) + len(meta_triples)
+    if on_total:
+        on_total(total)
+    with httpx.Client(auth=target.credentials.httpx_auth(target.auth),
+                      timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=15.0)) as client:
+        writer = _Writer(client, target)
+        previous = _previous_graphs(target, meta)
+        temporary = [tmp for _, tmp, _ in plan] + [token + "meta"]
+        try:
+            expected: dict[str, int] = {}
+            for _, tmp, graph in plan:
+                expected[tmp] = 0
+                for chunk in chunks(source.quads_for_pattern(None, None, None, graph), chunk_triples):
+                    writer.append(tmp, chunk)
+                    expected[tmp] += len(chunk)
+                    if progress:
+                        progress(len(chunk))
+            writer.append(token + "meta", meta_triples)
+            expected[token + "meta"] = len(meta_triples)
+            if progress:
+                progress(len(meta_triples))
+            for tmp, count in expected.items():
+                stored = _count_remote(target, tmp)
+                if stored != count:
+                    raise LoadError(
+                        f"Die Datenbank hat {stored} statt {count} Tripel gespeichert; der Ladevorgang wird "
+                        f"abgebrochen. / The engine stored {stored} instead of {count} triples; load aborted.")
+            switch = [(tmp, name) for name, tmp, _ in plan] + [(token + "meta", meta)]
+            stale = sorted(set(previous) - set(info.graphs))
+            writer.update(switch_request(switch, stale))
+        except BaseException:
+            writer.drop_quietly(temporary)
+            raise
+    graphs = {name: expected[tmp] for name, tmp, _ in plan}
+    return LoadReport(graphs, time.monotonic() - started, info.fingerprint)
+
+
+def switch_request(pairs: list[tuple[str, str]], stale: list[str]) -> str:
+    """One SPARQL Update request that replaces every target graph by its temporary graph."""
+    operations = []
+    for tmp, name in pairs:
+        operations.append(f"DROP SILENT GRAPH {sparql_iri(name)}")
+        operations.append(f"MOVE SILENT GRAPH {sparql_iri(tmp)} TO GRAPH {sparql_iri(name)}")
+    operations += [f"DROP SILENT GRAPH {sparql_iri(name)}" for name in stale]
+    return " ;\n".join(operations)
+
+
+def chunks(quads: Any, size: int) -> Iterator[list[ox.Triple]]:
+    """Triples in chunks of about ``size``; every blank-node-connected group stays in one chunk."""
+    plain: list[ox.Triple] = []
+    parent: dict[str, str] = {}
+    grouped: list[ox.Triple] = []
+
+    def root(label: str) -> str:
+        while parent.setdefault(label, label) != label:
+            parent[label] = parent[parent[label]]
+            label = parent[label]
+        return label
+
+    for quad in quads:
+        triple = ox.Triple(quad.subject, quad.predicate, quad.object)
+        bnodes = [t.value for t in (quad.subject, quad.object) if isinstance(t, ox.BlankNode)]
+        if not bnodes:
+            plain.append(triple)
+            if len(plain) >= size:
+                yield plain
+                plain = []
+            continue
+        grouped.append(triple)
+        first = root(bnodes[0])
+        for other in bnodes[1:]:
+            parent[root(other)] = first
+    if plain:
+        yield plain
+    components: dict[str, list[ox.Triple]] = {}
+    for triple in grouped:
+        label = next(t.value for t in (triple.subject, triple.object) if isinstance(t, ox.BlankNode))
+        components.setdefault(root(label), []).append(triple)
+    batch: list[ox.Triple] = []
+    for component in components.values():
+        if batch and len(batch) + len(component) > size:
+            yield batch
+            batch = []
+        batch.extend(component)
+    if batch:
+        yield batch
+
+
+class _Writer:
+    """HTTP writes to the engine: upload chunks, run the switch, drop temporary graphs."""
+
+    def __init__(self, client: httpx.Client, target: LoadTarget) -> None:
+        self.client = client
+        self.target = target
+
+    def append(self, graph: str, triples: list[ox.Triple]) -> None:
+        if not triples:
+            return
+        body = ox.serialize([self.target.profile.encode(t) for t in triples], format=ox.RdfFormat.N_TRIPLES)
+        if self.target.graph_store_url:
+            self._send("POST", self.target.graph_store_url, params={"graph": graph}, content=body,
+                       headers={"Content-Type": "application/n-triples"})
+        else:
+            self.update(f"INSERT DATA {{ GRAPH {sparql_iri(graph)} {{\n{body.decode('utf-8')}\n}} }}")
+
+    def update(self, text: str) -> None:
+        self._send("POST", self.target.update_url, data={"update": text},
+                   headers={"Accept": "application/sparql-results+json, */*;q=0.5"})
+
+    def drop_quietly(self, graphs: list[str]) -> None:
+        with contextlib.suppress(LoadError, httpx.HTTPError):
+            self.update(" ;\n".join(f"DROP SILENT GRAPH {sparql_iri(g)}" for g in graphs))
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> None:
+        try:
+            response = self.client.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise LoadError(f"Datenbank nicht erreichbar / engine unreachable: {url} ({type(exc).__name__})") \
+                from None
+        if response.status_code == 401:
+            raise LoadError("Die Datenbank verweigert das Schreiben (DIGIREGION_STORE_USER / "
+                            "DIGIREGION_STORE_PASSWORD prüfen). / The engine refused the write (check "
+                            "DIGIREGION_STORE_USER / DIGIREGION_STORE_PASSWORD).")
+        if response.status_code >= 300:
+            raise LoadError(f"Datenbank antwortet mit HTTP {response.status_code} / engine answered HTTP "
+                            f"{response.status_code} ({url}): {response.text[:500]}")
+
+
+def _meta_triples(built: BuiltStore, graph: str) -> list[ox.Triple]:
+    """The side graph: data version, manifest (provenance for VoID/DCAT) and the hash-IRI index."""
+    subject = ox.NamedNode(graph)
+    manifest = json.loads(built.info.to_json())
+    triples = [ox.Triple(subject, ox.NamedNode(VERSION), ox.Literal(built.info.fingerprint)),
+               ox.Triple(subject, ox.NamedNode(MANIFEST), ox.Literal(json.dumps(manifest, ensure_ascii=False)))]
+    if built.fragments_path.is_file():
+        connection = sqlite3.connect(f"file:{built.fragments_path}?mode=ro", uri=True)
+        try:
+            for doc, iri in connection.execute("SELECT doc, iri FROM fragments"):
+                triples.append(ox.Triple(ox.NamedNode(doc), ox.NamedNode(FRAGMENT), ox.NamedNode(iri)))
+        finally:
+            connection.close()
+    return triples
+
+
+def _count_local(store: ox.Store, graph: Any) -> int:
+    if isinstance(graph, ox.DefaultGraph):
+        rows = store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
+    else:
+        rows = store.query(f"SELECT (COUNT(*) AS ?n) {{ GRAPH {graph} {{ ?s ?p ?o }} }}")
+    return int(next(iter(rows))[0].value)
+
+
+def _select(target: LoadTarget, text: str, named: list[str]) -> list[Any]:
+    endpoint = Endpoint(target.query_url, target.credentials, target.auth, target.profile)
+    try:
+        response = endpoint.open(text, "SELECT", default_graphs=[EMPTY_GRAPH], named_graphs=named,
+                                 timeout=REQUEST_TIMEOUT, engine_timeout=False)
+    except StoreError as exc:
+        raise LoadError(exc.message) from None
+    try:
+        return list(ox.parse_query_results(EngineReader(response, rewrite_bnodes=True),
+                                           format=ox.QueryResultsFormat.JSON))
+    finally:
+        response.close()
+
+
+def _count_remote(target: LoadTarget, graph: str) -> int:
+    rows = _select(target, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {sparql_iri(graph)} {{ ?s ?p ?o }} }}", [graph])
+    return int(rows[0][0].value) if rows else 0
+
+
+def _previous_graphs(target: LoadTarget, meta: str) -> list[str]:
+    """Named graphs of the previous load (so graphs the new data no longer has are dropped too)."""
+    rows = _select(target, f"SELECT ?m WHERE {{ GRAPH {sparql_iri(meta)} {{ {sparql_iri(target.graph)} "
+                           f"<{MANIFEST}> ?m }} }}", [meta])
+    if not rows:
+        return []
+    try:
+        return list(json.loads(rows[0][0].value).get("graphs", []))
+    except (ValueError, AttributeError):
+        return []

@@ -1,0 +1,140 @@
+"""One SPARQL 1.1 Protocol request to a remote engine (SPARQLWrapper), with errors in the store's terms.
+
+Blocking by nature (SPARQLWrapper sits on urllib), so callers run it in a thread. It returns the open
+HTTP response without reading it: the remote store streams the body through pyoxigraph instead of
+letting SPARQLWrapper build the whole result in memory. Every request is a form POST (no URL-length
+limit), content negotiation by ``Accept`` only (SPARQLWrapper's extra ``format=`` parameters confuse
+some engines), and the query form is set explicitly so SPARQLWrapper's own regex never mistakes a
+query for an update.
+"""
+
+from __future__ import annotations
+
+import ast
+import socket
+import urllib.error
+from collections.abc import Sequence
+from dataclasses import dataclass
+from http.client import HTTPResponse
+
+from SPARQLWrapper import BASIC, DIGEST, POST, URLENCODED, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import (
+    EndPointInternalError,
+    EndPointNotFound,
+    QueryBadFormed,
+    SPARQLWrapperException,
+    Unauthorized,
+    URITooLong,
+)
+
+from .. import __version__
+from .base import QuerySyntaxError, QueryTimeout, StoreError
+from .credentials import Credentials
+from .engines import EngineProfile
+
+RESULTS_ACCEPT = "application/sparql-results+json"
+GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9"
+MAX_ENGINE_MESSAGE = 600
+
+
+class EngineUnavailable(StoreError):
+    """The remote engine could not be reached or failed; the client gets 502 (bad gateway)."""
+
+    status = 502
+    code = "engine-unavailable"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to reach the engine for queries."""
+
+    url: str
+    credentials: Credentials
+    auth: str = "auto"
+    profile: EngineProfile | None = None
+
+    def open(self, text: str, form: str, *, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = (),
+             timeout: float, engine_timeout: bool = True) -> HTTPResponse:
+        """Send one query; return the unread response (headers already checked by the profile)."""
+        wrapper = SPARQLWrapper(self.url, agent=f"digiregion/{__version__}")
+        wrapper.setMethod(POST)
+        wrapper.setRequestMethod(URLENCODED)
+        wrapper.setOnlyConneg(True)
+        wrapper.setQuery(text)
+        wrapper.queryType = form  # never let SPARQLWrapper's regex turn a query into an update request
+        wrapper.addCustomHttpHeader("Accept", RESULTS_ACCEPT if form in ("SELECT", "ASK") else GRAPH_ACCEPT)
+        for graph in default_graphs:
+            wrapper.addDefaultGraph(graph)
+        for graph in named_graphs:
+            wrapper.addNamedGraph(graph)
+        if engine_timeout and self.profile and self.profile.timeout_parameter:
+            name, value = self.profile.timeout_parameter(timeout)
+            wrapper.addParameter(name, value)
+        wrapper.setTimeout(max(1, int(timeout + 1)))  # the engine's own limit should fire first
+        if self.credentials:
+            wrapper.setHTTPAuth(BASIC if self.auth == "basic" else DIGEST)
+            wrapper.setCredentials(self.credentials.user, self.credentials.password)
+        try:
+            response = wrapper.query().response
+        except QueryBadFormed as exc:
+            raise QuerySyntaxError(
+                f"Syntaxfehler in der Abfrage (laut Datenbank) / query syntax error (engine): {engine_message(exc)}"
+            ) from None
+        except URITooLong as exc:
+            raise QuerySyntaxError(f"Abfrage zu lang für die Datenbank / query too long for the engine: "
+                                   f"{engine_message(exc)}") from None
+        except Unauthorized:
+            raise EngineUnavailable(
+                "Die Datenbank verweigert den Zugang (Zugangsdaten prüfen). / The engine refused access "
+                "(check the credentials).") from None
+        except EndPointNotFound:
+            raise EngineUnavailable(f"SPARQL-Endpunkt nicht gefunden / SPARQL endpoint not found: {self.url}") from None
+        except EndPointInternalError as exc:
+            raise EngineUnavailable(f"Fehler der Datenbank / engine error: {engine_message(exc)}") from None
+        except SPARQLWrapperException as exc:
+            raise EngineUnavailable(f"Fehler der Datenbank / engine error: {engine_message(exc)}") from None
+        except urllib.error.HTTPError as exc:
+            raise EngineUnavailable(f"Datenbank antwortet mit HTTP {exc.code} / engine answered HTTP {exc.code}: "
+                                    f"{_short(exc.read())}") from None
+        except TimeoutError as exc:
+            raise QueryTimeout(_timeout_message(timeout)) from exc
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, (TimeoutError, socket.timeout)):
+                raise QueryTimeout(_timeout_message(timeout)) from None
+            raise EngineUnavailable(f"Datenbank nicht erreichbar / engine unreachable: {self.url} ({exc.reason})") \
+                from None
+        except OSError as exc:
+            raise EngineUnavailable(f"Datenbank nicht erreichbar / engine unreachable: {self.url} ({exc})") from None
+        if self.profile is not None:
+            try:
+                self.profile.check_headers(response.headers, timeout)
+            except StoreError:
+                response.close()
+                raise
+        return response
+
+
+def _timeout_message(timeout: float) -> str:
+    return (f"Abfrage nach {timeout:g} s abgebrochen (Zeitlimit). Bitte die Abfrage einschränken (LIMIT, "
+            f"spezifischere Muster). / Query cancelled after {timeout:g} s (time limit). Please narrow the query "
+            "(LIMIT, more specific patterns).")
+
+
+def engine_message(exc: SPARQLWrapperException) -> str:
+    """The engine's own error text from a SPARQLWrapper exception, without the echoed query."""
+    text = str(exc)
+    if "Response:\n" in text:
+        raw = text.split("Response:\n", 1)[1]
+        try:
+            value = ast.literal_eval(raw)
+            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        except (ValueError, SyntaxError):
+            text = raw
+    return _short(text)
+
+
+def _short(text: str | bytes) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    text = text.split("SPARQL query:", 1)[0].strip()  # Virtuoso echoes the whole query after this
+    return text[:MAX_ENGINE_MESSAGE]

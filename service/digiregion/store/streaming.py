@@ -1,0 +1,209 @@
+"""Move a remote engine's answer through pyoxigraph to the client without holding it in memory.
+
+A transfer runs in a thread (SPARQLWrapper and pyoxigraph block): it reads the engine's response,
+parses it with pyoxigraph (SPARQL JSON results, or N-Triples/Turtle for graphs), re-serialises it in
+the format the client negotiated, and hands the bytes to the event loop through a small bounded
+queue, so a slow client slows the transfer down instead of filling memory. Re-serialising is what
+makes every backend speak the same ten formats with the same exact terms (the engine's own CSV/TSV,
+JSON-LD or TriG support varies), and it checks the engine's output on the way.
+
+Cancellation (deadline, client gone) sets a flag the thread checks on every read and write, and
+closes the engine response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import io
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import pyoxigraph as ox
+
+CHUNK = 64 * 1024
+PIPE_DEPTH = 8
+
+RESULTS_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV,
+}
+RDF_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE, "n-triples": ox.RdfFormat.N_TRIPLES, "json-ld": ox.RdfFormat.JSON_LD,
+    "rdf-xml": ox.RdfFormat.RDF_XML, "trig": ox.RdfFormat.TRIG, "n-quads": ox.RdfFormat.N_QUADS,
+}
+_BNODE = re.compile(
+    rb'("type"\s*:\s*"bnode"\s*,\s*"value"\s*:\s*")([^"]*)(")'
+    rb'|("value"\s*:\s*")([^"]*)("\s*,\s*"type"\s*:\s*"bnode")')
+
+
+class Cancelled(Exception):
+    """The transfer was stopped from the event loop (deadline or client gone)."""
+
+
+class ResultLimit(Exception):
+    """The serialised result grew past the configured cap."""
+
+
+class Pipe:
+    """Chunks from a transfer thread to the event loop; bounded, cancellable from either side."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(PIPE_DEPTH)
+        self.cancelled = threading.Event()
+        self.response: Any = None
+
+    def put(self, tag: str, payload: Any = None) -> None:
+        """Thread side: wait for room in the queue, giving up when the transfer is cancelled."""
+        future = asyncio.run_coroutine_threadsafe(self.queue.put((tag, payload)), self.loop)
+        while True:
+            try:
+                future.result(timeout=0.25)
+                return
+            except concurrent.futures.TimeoutError:
+                if self.cancelled.is_set():
+                    future.cancel()
+                    raise Cancelled from None
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        response = self.response
+        if response is not None:
+            with contextlib.suppress(Exception):
+                response.close()
+
+
+class Sink(io.RawIOBase):
+    """The file pyoxigraph serialises into: counts bytes against the cap and forwards chunks."""
+
+    def __init__(self, pipe: Pipe, max_bytes: int) -> None:
+        super().__init__()
+        self.pipe = pipe
+        self.max_bytes = max_bytes
+        self.total = 0
+        self.exceeded = False
+        self._buffer = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.pipe.cancelled.is_set():
+            raise Cancelled
+        size = len(data)
+        self.total += size
+        if self.total > self.max_bytes:
+            self.exceeded = True
+            raise ResultLimit
+        self._buffer += data
+        if len(self._buffer) >= CHUNK:
+            self.flush_chunks()
+        return size
+
+    def flush_chunks(self) -> None:
+        if self._buffer:
+            self.pipe.put("D", bytes(self._buffer))
+            self._buffer.clear()
+
+
+class EngineReader(io.RawIOBase):
+    """The engine response as a file for pyoxigraph; optionally makes blank-node labels parseable.
+
+    Engines label blank nodes in SPARQL JSON as they like (Virtuoso: ``nodeID://b10003``), which is not
+    a valid blank-node label for a strict parser. Labels are rewritten to ``[A-Za-z0-9_]`` consistently
+    (the same label always maps to the same new one), so blank-node identity across rows is kept. The
+    rewrite works on complete JSON objects or lines (cut at the last ``}`` or newline) so no label is
+    split between reads. ``replacements`` undo an engine profile's datatype encoding the same way.
+    """
+
+    def __init__(self, response: Any, cancelled: threading.Event | None = None, rewrite_bnodes: bool = False,
+                 replacements: Sequence[tuple[bytes, bytes]] = ()) -> None:
+        super().__init__()
+        self._response = response
+        self._cancelled = cancelled
+        self._relabel = rewrite_bnodes
+        self._replacements = list(replacements)
+        self._rewrite = rewrite_bnodes or bool(self._replacements)
+        self._ready = bytearray()
+        self._pending = b""
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            while not self._eof:
+                self._fill()
+            data, self._ready = bytes(self._ready), bytearray()
+            return data
+        while len(self._ready) < size and not self._eof:
+            self._fill()
+        data = bytes(self._ready[:size])
+        del self._ready[:size]
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _fill(self) -> None:
+        if self._cancelled is not None and self._cancelled.is_set():
+            raise Cancelled
+        chunk = self._response.read(CHUNK)
+        if not chunk:
+            self._eof = True
+            self._ready += self._apply(self._pending) if self._rewrite else self._pending
+            self._pending = b""
+            return
+        if not self._rewrite:
+            self._ready += chunk
+            return
+        self._pending += chunk
+        cut = max(self._pending.rfind(b"}"), self._pending.rfind(b"\n")) + 1
+        if cut == 0 and len(self._pending) < 1 << 20:
+            return
+        cut = cut or len(self._pending)
+        self._ready += self._apply(self._pending[:cut])
+        self._pending = self._pending[cut:]
+
+    def _apply(self, data: bytes) -> bytes:
+        if self._relabel:
+            data = _relabel(data)
+        for old, new in self._replacements:
+            data = data.replace(old, new)
+        return data
+
+
+def _relabel(data: bytes) -> bytes:
+    def label(raw: bytes) -> bytes:
+        safe = re.sub(rb"[^A-Za-z0-9]", lambda m: b"_%02x" % m.group()[0], raw)
+        return b"b" + safe
+
+    def repl(m: re.Match[bytes]) -> bytes:
+        if m.group(1) is not None:
+            return m.group(1) + label(m.group(2)) + m.group(3)
+        return m.group(4) + label(m.group(5)) + m.group(6)
+
+    return _BNODE.sub(repl, data)
+
+
+def capped(triples: Iterable[Any], limit: int) -> Iterator[Any]:
+    """Pass at most ``limit`` triples on; one more is a result-size error, never a silent cut."""
+    for n, triple in enumerate(triples):
+        if n >= limit:
+            raise ResultLimit
+        yield triple
+
+
+def parse_graph(reader: Any, content_type: str | None) -> Iterator[ox.Triple]:
+    """Triples from an engine's CONSTRUCT/DESCRIBE answer (N-Triples or Turtle; RDF/XML if it insists)."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    fmt = ox.RdfFormat.RDF_XML if kind == "application/rdf+xml" else ox.RdfFormat.TURTLE
+    for item in ox.parse(reader, format=fmt):
+        yield item.triple if isinstance(item, ox.Quad) else item

@@ -1,0 +1,112 @@
+"""Remote-store fixtures: a throw-away Virtuoso (``scripts/virtuoso.sh``), data pushed with ``digiregion load``,
+and ``digiregion serve --store <virtuoso>`` on 127.0.0.1 — the same black-box servers as ``tests/web``.
+
+The fixtures ``served``, ``strict_server`` and ``default_server`` carry the names ``tests/web`` uses, so
+``test_web_suite.py`` runs the web suite unchanged against the remote backend. Virtuoso's dba password is
+a random canary that must never show up in any log or error (``test_credentials.py``).
+
+Skipped, with the reason, only when the ``virtuoso-t`` binary is missing (CI installs it:
+``bash scripts/virtuoso.sh install``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.web.conftest import FIXTURE_DATA, Server, _free_port, start_server, stop_server
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "virtuoso.sh"
+FIXTURES_GRAPH = "urn:digiregion:test:web-fixtures"
+LIPPE_GRAPH = "https://w3id.org/digiregion/lippe/"
+
+
+@dataclass
+class Virtuoso:
+    folder: Path
+    sparql: str
+    password: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"DIGIREGION_STORE_USER": "dba", "DIGIREGION_STORE_PASSWORD": self.password}
+
+    def load(self, *args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+        """``digiregion load --store <this engine> ARGS`` as a user runs it."""
+        return subprocess.run(
+            [sys.executable, "-m", "digiregion.cli", "load", "--store", self.sparql, *args],
+            capture_output=True, text=True, timeout=timeout,
+            env={**os.environ, **self.env, **(env or {}), "COLUMNS": "120"})
+
+
+@pytest.fixture(scope="session")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
+    if shutil.which("virtuoso-t") is None:
+        pytest.skip("Virtuoso (virtuoso-t) ist nicht installiert / is not installed: bash scripts/virtuoso.sh install")
+    folder = tmp_path_factory.mktemp("virtuoso")
+    port, http_port = _free_port(), _free_port()
+    password = "canary-" + secrets.token_hex(8)
+    result = subprocess.run(["bash", str(SCRIPT), "start", str(folder), str(port), str(http_port)],
+                            capture_output=True, text=True, timeout=180,
+                            env={**os.environ, "VIRTUOSO_DBA_PASSWORD": password, "VIRTUOSO_BUFFERS": "20000"})
+    if result.returncode != 0:
+        raise RuntimeError(f"virtuoso did not start: {result.stdout}\n{result.stderr}")
+    yield Virtuoso(folder, f"http://127.0.0.1:{http_port}/sparql", password)
+    subprocess.run(["bash", str(SCRIPT), "stop", str(folder)], capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def fixtures_loaded(virtuoso: Virtuoso) -> str:
+    """The small web fixtures (incl. the W3C protocol graphs) in their own graph; --force: they are
+    deliberately odd data (protocol test graphs, a mini ontology), not a conforming region."""
+    result = virtuoso.load("--graph", FIXTURES_GRAPH, "--force", str(FIXTURE_DATA))
+    assert result.returncode == 0, result.stderr
+    return FIXTURES_GRAPH
+
+
+@pytest.fixture(scope="session")
+def lippe_loaded(virtuoso: Virtuoso) -> str:
+    """The shipped default data (ontology + shapes + Lippe), loaded as ``digiregion load`` does by default.
+    --force because the region data is being edited in parallel; the validation itself is tested in
+    test_load.py."""
+    result = virtuoso.load("--force")
+    assert result.returncode == 0, result.stderr
+    return LIPPE_GRAPH
+
+
+def remote_server(tmp: Path, virtuoso: Virtuoso, graph: str, *args: str, env: dict[str, str] | None = None) -> Server:
+    return start_server(tmp, "--store", virtuoso.sparql, *args,
+                        env={**virtuoso.env, "DIGIREGION_STORE_GRAPH": graph, **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory, virtuoso: Virtuoso, fixtures_loaded: str) -> Iterator[Server]:
+    server = remote_server(tmp_path_factory.mktemp("remote-served"), virtuoso, fixtures_loaded)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def strict_server(tmp_path_factory: pytest.TempPathFactory, virtuoso: Virtuoso, fixtures_loaded: str
+                  ) -> Iterator[Server]:
+    server = remote_server(tmp_path_factory.mktemp("remote-strict"), virtuoso, fixtures_loaded, "--query-timeout",
+                           "1.5", env={"DIGIREGION_MAX_RESULT_BYTES": "4096", "DIGIREGION_MAX_RESULT_ROWS": "20"})
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def default_server(tmp_path_factory: pytest.TempPathFactory, virtuoso: Virtuoso, lippe_loaded: str
+                   ) -> Iterator[Server]:
+    server = remote_server(tmp_path_factory.mktemp("remote-default"), virtuoso, lippe_loaded)
+    yield server
+    stop_server(server)
