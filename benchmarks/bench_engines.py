@@ -24,6 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS_VENV = ROOT / "benchmarks" / ".venv-peers"
@@ -123,7 +124,7 @@ class Engine:
     name = "engine"
     label = "engine"
     #: extra protocol parameters sent with every query (Virtuoso: the graph that holds the data)
-    params: dict[str, str] = {}
+    params: ClassVar[dict[str, str]] = {}
 
     def __init__(self, start_timeout: float, query_timeout: float) -> None:
         self.start_timeout = start_timeout
@@ -180,7 +181,7 @@ class DigiregionEngine(Engine):
                 "--query-timeout", str(self.query_timeout)]
         if self.workers:
             argv += ["--workers", str(self.workers)]
-        return argv + ["--data", str(files_dir)]
+        return [*argv, "--data", str(files_dir)]
 
     def start(self, files_dir: Path, work: Path) -> float:
         shutil.rmtree(work / "digiregion-store", ignore_errors=True)
@@ -234,7 +235,7 @@ class OxigraphEngine(Engine):
 class VirtuosoEngine(Engine):
     name = "virtuoso"
     label = "Virtuoso 7"
-    params = {"default-graph-uri": VIRTUOSO_GRAPH}
+    params: ClassVar[dict[str, str]] = {"default-graph-uri": VIRTUOSO_GRAPH}
 
     def version(self) -> str:
         out = subprocess.run(["virtuoso-t", "-?"], capture_output=True, text=True, timeout=30)

@@ -30,11 +30,14 @@ from SPARQLWrapper.SPARQLExceptions import (
 from .. import __version__
 from .base import QuerySyntaxError, QueryTimeout, StoreError
 from .credentials import Credentials
+from .deviations import EngineDeviation
 from .engines import EngineProfile
 
 RESULTS_ACCEPT = "application/sparql-results+json"
 GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9"
 MAX_ENGINE_MESSAGE = 600
+UNSUPPORTED_HINTS = ("transitive start not given", "neither end of it is bound")
+"""Virtuoso's errors for transitive paths it cannot plan: the client gets a 422 explanation, not a 502."""
 
 
 class EngineUnavailable(StoreError):
@@ -90,7 +93,15 @@ class Endpoint:
         except EndPointNotFound:
             raise EngineUnavailable(f"SPARQL-Endpunkt nicht gefunden / SPARQL endpoint not found: {self.url}") from None
         except EndPointInternalError as exc:
-            raise EngineUnavailable(f"Fehler der Datenbank / engine error: {engine_message(exc)}") from None
+            message = engine_message(exc)
+            if any(hint in message for hint in UNSUPPORTED_HINTS):
+                raise EngineDeviation(
+                    "Die angeschlossene Datenbank kann diese Abfrage nicht auswerten (transitiver Pfad ohne "
+                    "gebundenen Anfang oder Ende); bitte einen Endpunkt des Pfads festlegen oder den eingebetteten "
+                    "Store verwenden. / The connected engine cannot evaluate this query (transitive path with "
+                    f"neither end bound); please bind one end of the path or use the embedded store. ({message})"
+                ) from None
+            raise EngineUnavailable(f"Fehler der Datenbank / engine error: {message}") from None
         except SPARQLWrapperException as exc:
             raise EngineUnavailable(f"Fehler der Datenbank / engine error: {engine_message(exc)}") from None
         except urllib.error.HTTPError as exc:
