@@ -222,6 +222,7 @@ def run_size(size: str, args: argparse.Namespace, mix: list[Query], work: Path) 
             log(f"starting {name}")
             try:
                 engines[name] = engine
+                (work / name).mkdir(parents=True, exist_ok=True)
                 entry["startup_s"] = round(engine.start(files, work / name), 2)
                 entry.update(engine.details)
             except TimeoutError:
@@ -281,6 +282,7 @@ def _rdflib_endpoint(args, mix, files, work, reference, params, common_keys) -> 
     entry: dict[str, object] = {"label": engine.label, "version": engine.version()}
     try:
         log("starting rdflib-endpoint")
+        (work / "rdflib-endpoint").mkdir(parents=True, exist_ok=True)
         try:
             entry["startup_s"] = round(engine.start(files, work / "rdflib-endpoint"), 2)
         except TimeoutError:

@@ -212,6 +212,7 @@ def territory(row: dict, seat_iri: str | None) -> list[str]:
                     f'"{row["area_km2_destatis"]}"^^xsd:decimal', "KMK", "2023-11-30", SRC_GV100AD, [AREA_NOTE, *sum_note])
     if derived_qid:
         lines += [f"{base}#wikidata-abgeleitet> a dr:Claim ;",
+                  f"    rdfs:label {lit('Wikidata-Kennung ' + row['wikidata_qid'] + ' (abgeleitet)')} ;",
                   "    dr:claimedProperty skos:exactMatch ;",
                   f"    rdf:value <http://www.wikidata.org/entity/{row['wikidata_qid']}> ;",
                   "    dr:confidence dr:MediumConfidence ;",

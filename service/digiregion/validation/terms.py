@@ -7,8 +7,12 @@ render as ``_:b`` in identities and keep their label only for display.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pyoxigraph as ox
-import rdflib
+
+if TYPE_CHECKING:
+    import rdflib
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
@@ -30,6 +34,8 @@ def render_ox(term: ox.Term | None) -> str | None:
 
 
 def render_rdflib(term: rdflib.term.Node | None) -> str | None:
+    import rdflib  # only the reference engine has rdflib terms; the fast path never imports rdflib
+
     if term is None:
         return None
     if isinstance(term, rdflib.URIRef):

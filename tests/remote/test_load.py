@@ -1,0 +1,97 @@
+"""``digiregion load``: validation first, exit codes, and the atomic switch (a failed or killed load leaves
+the previous graph served)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from digiregion.config import Settings
+from digiregion.store.credentials import Credentials
+from digiregion.store.loader import open_or_build
+from digiregion.store.remote_load import LoadTarget, load_dataset
+from tests.web.conftest import FIXTURE_DATA
+
+INVALID = Path(__file__).parent / "fixtures" / "invalid"
+
+
+def _count(virtuoso, graph: str) -> int:
+    response = httpx.post(virtuoso.sparql, data={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }",
+                                                  "default-graph-uri": graph},
+                          headers={"Accept": "application/sparql-results+json"}, timeout=30)
+    return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def _loading_graphs(virtuoso) -> int:
+    query = "SELECT (COUNT(DISTINCT ?g) AS ?n) { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?g), 'urn:digiregion:loading:')) }"
+    response = httpx.post(virtuoso.sparql, data={"query": query}, headers={"Accept": "application/sparql-results+json"},
+                          timeout=30)
+    return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def test_violations_refuse_the_load(virtuoso):
+    result = virtuoso.load("--graph", "urn:digiregion:test:invalid", str(INVALID))
+    assert result.returncode == 1, result.stderr
+    assert "Nicht geladen" in result.stderr and "--force" in result.stderr
+    assert _count(virtuoso, "urn:digiregion:test:invalid") == 0
+
+
+def test_bad_input_exits_2(virtuoso, tmp_path):
+    result = virtuoso.load("--graph", "urn:digiregion:test:missing", str(tmp_path / "nothing-here.ttl"))
+    assert result.returncode == 2
+
+
+def test_load_replaces_the_graph(virtuoso, fixtures_loaded, tmp_path):
+    before = _count(virtuoso, fixtures_loaded)
+    result = virtuoso.load("--graph", fixtures_loaded, "--force", "--chunk-triples", "50", str(FIXTURE_DATA))
+    assert result.returncode == 0, result.stderr
+    assert "geladen / loaded" in result.stderr
+    assert _count(virtuoso, fixtures_loaded) == before  # replaced, not appended
+    assert _loading_graphs(virtuoso) == 0
+
+
+def _target(virtuoso, graph: str) -> LoadTarget:
+    settings = Settings(store=virtuoso.sparql)
+    return LoadTarget.from_settings(settings, Credentials("dba", virtuoso.password), graph)
+
+
+def test_failed_load_leaves_the_previous_graph(virtuoso, tmp_path):
+    graph = "urn:digiregion:test:atomic"
+    hoexter = Settings(data=(Path(__file__).parent / "fixtures" / "hoexter",), store_dir=tmp_path / "a")
+    load_dataset(open_or_build(hoexter), _target(virtuoso, graph))
+    old = _count(virtuoso, graph)
+    assert old == 23
+    bigger = open_or_build(Settings(data=(FIXTURE_DATA,), store_dir=tmp_path / "b"))
+    sent = []
+
+    def fail_after_two_chunks(n: int) -> None:
+        sent.append(n)
+        if len(sent) == 2:
+            raise ConnectionError("simulated failure mid-load")
+
+    with pytest.raises(ConnectionError):
+        load_dataset(bigger, _target(virtuoso, graph), chunk_triples=10, progress=fail_after_two_chunks)
+    assert _count(virtuoso, graph) == old
+    assert _loading_graphs(virtuoso) == 0  # the temporary graphs were dropped
+
+
+def test_killed_load_leaves_the_previous_graph(virtuoso, fixtures_loaded):
+    before = _count(virtuoso, fixtures_loaded)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digiregion.cli", "load", "--store", virtuoso.sparql, "--graph", fixtures_loaded,
+         "--force", "--chunk-triples", "1", str(FIXTURE_DATA)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **virtuoso.env})
+    deadline = time.monotonic() + 60
+    while _loading_graphs(virtuoso) == 0 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert _count(virtuoso, fixtures_loaded) == before
+    assert process.returncode == -signal.SIGKILL
