@@ -167,3 +167,16 @@ def test_bad_usage_exit_2(validate):
 
 def test_whole_folder_argument(validate):
     assert validate(Path("data/lippe")).code == 0
+
+
+def test_utf8_bom_is_accepted_with_a_warning(validate, contribution, tmp_path):
+    text = contribution(GOOD_PROJECT).read_text(encoding="utf-8").replace("\n", "\r\n")
+    path = tmp_path / "windows.ttl"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    run = validate(path, "--format", "json")
+    assert run.code == 0, run.stdout
+    assert [f["code"] for f in run.json()["findings"]] == ["byte-order-mark"]
+    bad = tmp_path / "windows-bad.ttl"
+    bad.write_bytes(b"\xef\xbb\xbf" + text.replace('"2024"^^xsd:gYear', '"2024"').encode("utf-8"))
+    finding = next(f for f in validate(bad, "--format", "json").json()["findings"] if f["code"].startswith("shacl"))
+    assert finding["line"] == line_of(bad, "<projekt/test-beispielprojekt> a dr:Project")

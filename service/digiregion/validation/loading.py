@@ -44,6 +44,7 @@ class LoadedFile:
     """``target`` (validated and reported), ``context`` (data that may be linked to) or ``vocabulary``."""
     base_iri: str
     triples: int = 0
+    had_bom: bool = False
 
 
 @dataclass
@@ -103,11 +104,15 @@ def _load_one(store: ox.Store, loaded: LoadedFile, max_file_bytes: int) -> Findi
             return _error(path, "RDF/XML mit DOCTYPE wird abgelehnt (Entity-Expansion)",
                           "RDF/XML with a DOCTYPE is refused (entity expansion)", code="syntax")
         ox_format = _OX_FORMATS[rdf_format.name]
+        source = {"path": path}
+        if _has_bom(path):  # editors on Windows write one; RDF parsers reject it, people should not have to care
+            loaded.had_bom = True
+            source = {"input": path.read_bytes()[len(_BOM):]}
         if rdf_format.is_quad_format:
             store.extend(ox.Quad(q.subject, q.predicate, q.object, loaded.graph)
-                         for q in ox.parse(path=path, format=ox_format, base_iri=loaded.base_iri))
+                         for q in ox.parse(**source, format=ox_format, base_iri=loaded.base_iri))
         else:
-            store.bulk_load(path=path, format=ox_format, base_iri=loaded.base_iri, to_graph=loaded.graph)
+            store.bulk_load(**source, format=ox_format, base_iri=loaded.base_iri, to_graph=loaded.graph)
     except SyntaxError as exc:
         detail = _detail(str(exc.msg if hasattr(exc, "msg") else exc))
         return _error(path, f"Syntaxfehler: {_german(detail)}", f"syntax error: {detail}",
@@ -121,6 +126,14 @@ def _load_one(store: ox.Store, loaded: LoadedFile, max_file_bytes: int) -> Findi
     except ValueError as exc:
         return _error(path, f"Datei nicht lesbar: {exc}", f"file unreadable: {exc}", code="syntax")
     return None
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _has_bom(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(3) == _BOM
 
 
 def _has_doctype(path: Path) -> bool:
@@ -151,11 +164,18 @@ def count_triples(data: LoadedData) -> None:
         loaded.triples = counts.get(loaded.graph, 0)
 
 
-def empty_file_warnings(data: LoadedData) -> list[Finding]:
-    """An empty contribution is valid RDF but almost always a mistake worth saying."""
-    return [
-        Finding(Severity.WARNING, "empty-file", Message("Die Datei enthält keine Tripel", "the file contains no triples"),
-                file=str(f.path))
-        for f in data.files
-        if f.role == "target" and f.triples == 0
-    ]
+def file_warnings(data: LoadedData) -> list[Finding]:
+    """Readable but suspicious files: empty ones (almost always a mistake) and ones with a BOM."""
+    warnings = []
+    for f in data.files:
+        if f.role != "target":
+            continue
+        if f.triples == 0:
+            warnings.append(Finding(Severity.WARNING, "empty-file", Message(
+                "Die Datei enthält keine Tripel", "the file contains no triples"), file=str(f.path)))
+        if f.had_bom:
+            warnings.append(Finding(Severity.WARNING, "byte-order-mark", Message(
+                "Die Datei beginnt mit einer Byte-Order-Markierung (BOM); sie wurde ignoriert, besser ohne speichern",
+                "the file starts with a byte order mark (BOM); it was ignored, better save without"),
+                file=str(f.path), line=1))
+    return warnings

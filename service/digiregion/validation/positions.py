@@ -6,13 +6,20 @@ recursive-descent walk of the Turtle grammar, resolving prefixed names and relat
 the file declares them. It records positions only; it never decides whether the file is valid, and
 on anything unexpected it stops quietly and keeps what it found (a finding without a line is better
 than no finding).
+
+``Locator`` answers the same questions for a few resources of a big file without walking all of it
+(see there); whatever its shortcut cannot settle, it answers from the full walk.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urljoin
 
 _TOKEN = re.compile(
@@ -34,8 +41,7 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: str
     text: str
     line: int
@@ -62,11 +68,14 @@ class _Stop(Exception):
     pass
 
 
-def tokenize(text: str) -> list[Token]:
+def tokenize(text: str, pos: int = 0, line: int = 1, end: int | None = None) -> list[Token]:
+    """Tokens of ``text[pos:end]``; ``pos`` must be the start of line number ``line``."""
     tokens: list[Token] = []
-    line, line_start, pos = 1, 0, 0
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
+    line_start = pos
+    end = len(text) if end is None else min(end, len(text))
+    match_at = _TOKEN.match
+    while pos < end:
+        match = match_at(text, pos, end)
         if not match:
             break
         kind = match.lastgroup or ""
@@ -119,7 +128,7 @@ class _Walker:
     def resolve(self, token: Token) -> str:
         if token.kind == "iri":
             raw = _unescape(token.text[1:-1])
-            return urljoin(self.base, raw) if self.base else raw
+            return _join(self.base, raw) if self.base else raw
         if token.kind == "bnode":
             return token.text
         if token.kind == "name":
@@ -241,11 +250,27 @@ _ECHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
 def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
     return _ECHAR.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
 
 
 def _unescape_local(local: str) -> str:
+    if "\\" not in local:
+        return local
     return re.sub(r"\\(.)", r"\1", local)
+
+
+_PLAIN_RELATIVE = re.compile(r"[^/.:?#][^:]*")
+
+
+@lru_cache(maxsize=65536)
+def _join(base: str, raw: str) -> str:
+    """``urljoin`` with a shortcut for the common case (``<kommune/05766020#x>`` against ``…/lippe/``)."""
+    if (base.endswith("/") and "?" not in base and "#" not in base and _PLAIN_RELATIVE.fullmatch(raw)
+            and "/." not in raw):
+        return base + raw
+    return urljoin(base, raw)
 
 
 def scan_text(text: str, base: str | None = None) -> Positions:
@@ -257,4 +282,4 @@ def scan_file(path: Path, base: str | None = None, max_bytes: int = 64 * 1024 * 
     """Scan a file; files over ``max_bytes`` get no positions (complete=False) to stay interactive."""
     if path.stat().st_size > max_bytes:
         return Positions(complete=False)
-    return scan_text(path.read_text(encoding="utf-8", errors="replace"), base)
+    return scan_text(path.read_text(encoding="utf-8-sig", errors="replace"), base)

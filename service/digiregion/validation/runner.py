@@ -18,7 +18,7 @@ from ..resources import default_data_dir, ontology_dir, shapes_dir
 from . import crossfile
 from .engine import Engine, Result
 from .findings import SHACL_SEVERITIES, Finding, Message, Report, Severity
-from .loading import MAX_FILE_BYTES, LoadedData, count_triples, empty_file_warnings, load_files
+from .loading import MAX_FILE_BYTES, LoadedData, count_triples, file_warnings, load_files
 from .messages import default_message
 from .positions import Positions, scan_file
 from .shapes import UnsupportedShapeError, load_shapes
@@ -65,7 +65,7 @@ def run_validation(request: ValidationRequest) -> Report:
         return report
     count_triples(data)
     report.triples = sum(f.triples for f in data.files if f.role == "target")
-    report.findings.extend(empty_file_warnings(data))
+    report.findings.extend(file_warnings(data))
 
     try:
         if request.engine == "pyshacl":
