@@ -110,3 +110,29 @@ def default_server(tmp_path_factory: pytest.TempPathFactory, virtuoso: Virtuoso,
     server = remote_server(tmp_path_factory.mktemp("remote-default"), virtuoso, lippe_loaded)
     yield server
     stop_server(server)
+
+
+DEVIATIONS = {
+    "test_benchmark_query_mix_runs[08-property-paths]": (
+        "xfail", "Virtuoso cannot evaluate a transitive path with neither end bound ('transitive start not given'); "
+                 "the service answers 422 with an explanation instead of 502"),
+    "test_malformed_query_reports_line_and_column": (
+        "xfail", "Virtuoso's parser reports 'line N' without a column; the service passes the engine's message on"),
+    "test_export_writes_the_same_dumps": (
+        "skip", "backend-specific: 'export' builds the embedded store; remote dumps are fetched from the engine "
+                "(same triples, other byte order) and checked in test_catalog_lists_dumps_with_size_and_checksum"),
+    "test_rdfxml_with_doctype_is_refused_on_load": ("skip", "no server involved; runs in tests/web"),
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the known, explained deviations of the remote backend in the reused web suite."""
+    for item in items:
+        if not item.nodeid.startswith("tests/remote/test_web_suite.py"):
+            continue
+        entry = DEVIATIONS.get(item.name)
+        if entry is None:
+            continue
+        kind, reason = entry
+        item.add_marker(pytest.mark.xfail(reason=reason, strict=True) if kind == "xfail"
+                        else pytest.mark.skip(reason=reason))

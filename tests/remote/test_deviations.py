@@ -13,8 +13,10 @@ WKT = """PREFIX geo: <http://www.opengis.net/ont/geosparql#>
 SELECT ?g WHERE { ?g geo:asWKT ?w FILTER(datatype(?w) = geo:wktLiteral) }"""
 
 
-def test_virtuoso_really_answers_path_in_not_exists_wrongly(virtuoso):
-    """The reason for the refusal, kept honest: if a Virtuoso update fixes it, this test says so."""
+def test_virtuoso_path_in_not_exists_is_plan_dependent(virtuoso):
+    """Why the refusal cannot be narrower: the same query on the same two triples is answered wrongly (all
+    four rows) by a Virtuoso 7.2.5 with the stock-like ini used while measuring, and sometimes rightly (a, d)
+    by the test instance. A shape whose answer depends on the engine's plan is refused as a whole."""
     graph = "urn:digiregion:test:deviation"
     data = ("<urn:x:a> <http://www.w3.org/2004/02/skos/core#broader> <urn:x:b> .\n"
             "<urn:x:b> <http://www.w3.org/2004/02/skos/core#broader> <urn:x:c> .\n")
@@ -24,8 +26,7 @@ def test_virtuoso_really_answers_path_in_not_exists_wrongly(virtuoso):
     response = httpx.post(virtuoso.sparql, data={"query": NOT_EXISTS_OPTIONAL, "default-graph-uri": graph},
                           headers={"Accept": "application/sparql-results+json"}, timeout=30)
     rows = [r["s"]["value"] for r in response.json()["results"]["bindings"]]
-    assert rows != ["urn:x:a", "urn:x:d"]  # the right answer (embedded store: a and d)
-    assert len(rows) == 4  # Virtuoso 7.2.5: the NOT EXISTS never matches
+    assert rows in (["urn:x:a", "urn:x:d"], ["urn:x:a", "urn:x:b", "urn:x:c", "urn:x:d"])  # right, or the bug
 
 
 def _refused(server, query: str) -> str:

@@ -152,3 +152,30 @@ def refuse_known_deviation(check, text: str) -> None:
     deviation = check(text)
     if deviation is not None:
         raise EngineDeviation(deviation.message)
+
+
+def empty_unknown_graphs(text: str, base_iri: str | None, named_graphs: set[str]) -> str:
+    """Replace ``GRAPH <g> { … }`` by ``{ FILTER(false) }`` when ``g`` is not a named graph of the dataset.
+
+    Exact (both yield no solutions), and necessary: Virtuoso 7.2.5 answers ``ASK { GRAPH <g> { … } }``
+    with *true* when ``g`` is outside the ``named-graph-uri`` set the service pins (SELECT is right).
+    """
+    from .federation import _matching_brace, _prologue, _resolve
+
+    tokens = scan(text)
+    prefixes, _ = _prologue(tokens, text, base_iri)
+    spans = []
+    i = 0
+    while i < len(tokens) - 2:
+        token = tokens[i]
+        if token.kind == "word" and token.value.upper() == "GRAPH" and tokens[i + 2].value == "{":
+            graph = _resolve(tokens[i + 1], prefixes, base_iri)
+            if tokens[i + 1].kind in ("iri", "pname") and graph not in named_graphs:
+                close = _matching_brace(tokens, i + 2)
+                spans.append((token.start, tokens[close].end))
+                i = close + 1
+                continue
+        i += 1
+    for start, end in reversed(spans):
+        text = text[:start] + "{ FILTER(false) }" + text[end:]
+    return text

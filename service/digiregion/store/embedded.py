@@ -48,8 +48,9 @@ from .sparql_guard import check_query
 log = logging.getLogger("digiregion.store")
 
 HOLD_BYTES = 1024 * 1024
-CACHE_ENTRY_BYTES = 1024 * 1024
-CACHE_TOTAL_BYTES = 64 * 1024 * 1024
+CACHE_ENTRY_BYTES = 16 * 1024 * 1024
+"""Streamed results up to this size are cached too once they completed (dashboards re-run big SELECTs)."""
+CACHE_TOTAL_BYTES = 128 * 1024 * 1024
 _HEADER = struct.Struct(">cI")
 
 RESULT_MEDIA_TYPES = {
@@ -235,20 +236,31 @@ class EmbeddedStore(Store):
                 return QueryResult(form, media_type, _once(body), complete=body)
             held += payload
             if len(held) >= HOLD_BYTES:
-                return QueryResult(form, media_type, self._stream(worker, bytes(held), deadline, timeout))
+                return QueryResult(form, media_type,
+                                   self._stream(worker, bytes(held), deadline, timeout, key, form))
 
     async def _stream(self, worker: _WorkerProcess, first: bytes, deadline: float,
-                      timeout: float) -> AsyncIterator[bytes]:
+                      timeout: float, key: tuple, form: str) -> AsyncIterator[bytes]:
         finished = False
+        kept: list[bytes] | None = [first]  # a copy for the cache while the result stays small enough
+        size = len(first)
         try:
             yield first
             while True:
                 tag, payload = await self._recv(worker, deadline, timeout)
                 if tag == b"D":
+                    if kept is not None:
+                        size += len(payload)
+                        if size <= CACHE_ENTRY_BYTES:
+                            kept.append(payload)
+                        else:
+                            kept = None
                     yield payload
                 elif tag == b"Z":
                     finished = True
                     self._release(worker)
+                    if kept is not None:
+                        self._remember(key, form, b"".join(kept))
                     return
                 elif tag == b"E":
                     finished = True

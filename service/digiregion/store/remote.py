@@ -38,7 +38,7 @@ from ..dataset import DatasetInfo, Partition, utc_now
 from ..dumps import PREFIXES
 from .base import Description, QueryRequest, QueryResult, QueryTimeout, ResultTooLarge, Store, StoreBusy, StoreError
 from .credentials import Credentials, refuse_userinfo
-from .deviations import refuse_known_deviation
+from .deviations import empty_unknown_graphs, refuse_known_deviation
 from .engines import GENERIC, EngineProfile, detect
 from .remote_layout import EMPTY_GRAPH, FRAGMENT, MANIFEST, VERSION, meta_graph, sparql_iri
 from .sparql_client import Endpoint
@@ -193,7 +193,10 @@ class RemoteStore(Store):
             default_graphs, named_graphs = self._dataset()
         timeout = request.timeout or settings.query_timeout
         deadline = time.monotonic() + timeout
-        text = f"BASE {sparql_iri(settings.base_iri)} {request.text}"
+        text = request.text
+        visible = set(named_graphs or found.from_named_graphs) - {EMPTY_GRAPH}
+        text = empty_unknown_graphs(text, settings.base_iri, visible)  # exact; fixes Virtuoso's ASK
+        text = f"BASE {sparql_iri(settings.base_iri)} {text}"
         pipe = await self._start_transfer(
             deadline, lambda p: self._transfer(p, text, form, request.result_format, default_graphs, named_graphs,
                                                timeout))

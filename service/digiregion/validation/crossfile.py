@@ -50,18 +50,22 @@ def check(data: LoadedData, base_iri: str) -> list[Finding]:
     return [*_duplicates(data), *_undefined_links(data, base_iri), *_literals_for_iris(data)]
 
 
+# The queries below let the store do the scanning and return only offending rows; they filter the
+# graph in Python rather than with ``VALUES ?g``, which the store would join with every triple.
+
 def _duplicates(data: LoadedData) -> list[Finding]:
     data_graphs = data.graphs("target", "context")
-    query = (f"SELECT DISTINCT ?s ?g WHERE {{ VALUES ?g {{ {_values(data_graphs)} }} "
-             f"GRAPH ?g {{ ?s ?p ?o }} FILTER(isIRI(?s)) }}")
+    query = (f"SELECT ?s WHERE {{ VALUES ?g {{ {_values(data_graphs)} }} GRAPH ?g {{ ?s ?p ?o }} FILTER(isIRI(?s)) }} "
+             f"GROUP BY ?s HAVING (COUNT(DISTINCT ?g) > 1)")
+    wanted = set(data_graphs)
     graphs_of: dict[ox.NamedNode, list[ox.NamedNode]] = {}
     for solution in data.store.query(query):
-        graphs_of.setdefault(solution["s"], []).append(solution["g"])
+        subject = solution["s"]
+        graphs = dict.fromkeys(q.graph_name for q in data.store.quads_for_pattern(subject, None, None))
+        graphs_of[subject] = [g for g in graphs if g in wanted]
     targets = set(data.graphs("target"))
     findings = []
     for subject, graphs in graphs_of.items():
-        if len(graphs) < 2:
-            continue
         files = sorted(str(data.file_of_graph(g).path) for g in graphs)
         for graph in graphs:
             if graph not in targets:
@@ -77,11 +81,13 @@ def _duplicates(data: LoadedData) -> list[Finding]:
 
 
 def _undefined_links(data: LoadedData, base_iri: str) -> list[Finding]:
-    query = (f"SELECT DISTINCT ?s ?p ?o ?g WHERE {{ VALUES ?g {{ {_values(data.graphs('target'))} }} "
-             f"GRAPH ?g {{ ?s ?p ?o }} FILTER(isIRI(?o) && STRSTARTS(STR(?o), {ox.Literal(base_iri)})) "
-             f"FILTER NOT EXISTS {{ GRAPH ?any {{ ?o ?p2 ?o2 }} }} }}")
+    query = (f"SELECT DISTINCT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(isIRI(?o)) "
+             f"FILTER NOT EXISTS {{ GRAPH ?any {{ ?o ?p2 ?o2 }} }} FILTER(STRSTARTS(STR(?o), {ox.Literal(base_iri)})) }}")
+    targets = set(data.graphs("target"))
     findings = []
     for solution in data.store.query(query):
+        if solution["g"] not in targets:
+            continue
         target = solution["o"].value
         findings.append(Finding(
             Severity.VIOLATION, "undefined-link",
@@ -97,10 +103,12 @@ def _literals_for_iris(data: LoadedData) -> list[Finding]:
         None, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), ox.NamedNode(OWL_OBJECT_PROPERTY))
         if isinstance(q.subject, ox.NamedNode)}
     link_properties = " ".join(f"<{p}>" for p in sorted(object_properties | LINK_PROPERTIES))
-    query = (f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?g {{ {_values(data.graphs('target'))} }} "
-             f"VALUES ?p {{ {link_properties} }} GRAPH ?g {{ ?s ?p ?o }} FILTER(isLiteral(?o)) }}")
+    query = f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?p {{ {link_properties} }} GRAPH ?g {{ ?s ?p ?o }} FILTER(isLiteral(?o)) }}"
+    targets = set(data.graphs("target"))
     findings = []
     for solution in data.store.query(query):
+        if solution["g"] not in targets:
+            continue
         findings.append(Finding(
             Severity.VIOLATION, "literal-for-iri",
             Message(f"<{solution['p'].value}> verlangt einen Verweis (IRI), gefunden wurde ein Literal",

@@ -79,11 +79,11 @@ class Engine:
             table: dict[ox.Term, list[ox.Term]] = defaultdict(list)
             duplicates = False
             if path.inverse:
-                for subject, _, obj, _ in self.store.quads_for_pattern(None, path.predicate, None):
-                    table[obj].append(subject)
+                for quad in self.store.quads_for_pattern(None, path.predicate, None):
+                    table[quad.object].append(quad.subject)
             else:
-                for subject, _, obj, _ in self.store.quads_for_pattern(None, path.predicate, None):
-                    table[subject].append(obj)
+                for quad in self.store.quads_for_pattern(None, path.predicate, None):
+                    table[quad.subject].append(quad.object)
             for values in table.values():
                 if len(values) > 1 and len(set(values)) < len(values):
                     duplicates = True
@@ -123,7 +123,8 @@ class Engine:
     def conforms(self, node: ox.Term, shape: Shape) -> bool:
         return not self.validate_shape(shape, [node])
 
-    def validate_shape(self, shape: Shape, focus_nodes: Sequence[ox.Term]) -> list[Result]:
+    def validate_shape(self, shape: Shape, focus_nodes: Sequence[ox.Term],
+                       _value_lists: dict[PropertyPath, list] | None = None) -> list[Result]:
         """All results of ``shape`` and its property shapes for the given focus nodes."""
         if shape.deactivated:
             return []
@@ -133,14 +134,19 @@ class Engine:
         if shape.constraints:
             if shape.path is None:
                 value_lists: Sequence[Sequence[ox.Term]] = [(focus,) for focus in focus_nodes]
+            elif _value_lists is not None and shape.path in _value_lists:
+                value_lists = _value_lists[shape.path]
             else:
-                index = self._path_index(shape.path)
-                value_lists = [index.get(focus, _EMPTY) for focus in focus_nodes]
+                get = self._path_index(shape.path).get
+                value_lists = [get(focus, _EMPTY) for focus in focus_nodes]
+                if _value_lists is not None:
+                    _value_lists[shape.path] = value_lists
             for position, (parameter, argument) in enumerate(shape.constraints):
                 for focus, value in self._violations(shape, position, parameter, argument, focus_nodes, value_lists):
                     results.append(Result(focus, shape.path, value, parameter, shape, shape.severity))
+        shared: dict[PropertyPath, list] = {}  # property shapes on the same path share one look-up
         for prop in shape.properties:
-            results.extend(self.validate_shape(prop, focus_nodes))
+            results.extend(self.validate_shape(prop, focus_nodes, shared))
         return results
 
     def _violations(self, shape: Shape, position: int, parameter: str, argument,

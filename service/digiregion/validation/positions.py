@@ -14,6 +14,7 @@ than no finding).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -281,3 +282,133 @@ def scan_file(path: Path, base: str | None = None, max_bytes: int = 64 * 1024 * 
     if path.stat().st_size > max_bytes:
         return Positions(complete=False)
     return scan_text(path.read_text(encoding="utf-8-sig", errors="replace"), base)
+
+
+# -- finding a few resources in a big file -------------------------------------------------------
+
+FAST_MIN_BYTES = 256 * 1024
+"""Below this size the full walk is cheap enough; above it ``Locator`` tries its shortcut first."""
+
+_LINE_START_TERM = re.compile(
+    r"""^(?:<[^<>"{}|^`\\\x00-\x20]*>|(?:[^\s;,()\[\]{}<>"'\#\\@]|\\.)*:(?:[^\s;,()\[\]{}<>"'\#\\]|\\.|\#)*)""",
+    re.MULTILINE)
+_DIRECTIVE = re.compile(r"^[ \t]*(@prefix|@base|prefix|base)[ \t]+(?:([^\s:<]*):[ \t]*)?<([^<>\s]*)>",
+                        re.MULTILINE | re.IGNORECASE)
+
+
+class Locator:
+    """Lines of given resources in one file, without walking the whole file where that is safe.
+
+    Turtle writers put subjects at the start of a line. In a big file without multi-line strings
+    (the only tokens that can span lines, so nothing else can make a line start lie inside a token),
+    one regular-expression pass finds the terms at line starts; a candidate counts only if it
+    resolves to a wanted IRI under the ``@base``/``@prefix`` declarations in force there and a
+    complete statement about it parses from that point. Anything the shortcut cannot settle
+    (small files, other layouts, a predicate not in the statements found) is answered by the full
+    walk, so the shortcut changes the speed, never the answer's correctness.
+    """
+
+    def __init__(self, path: Path, base: str | None, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.path = path
+        self.base = base
+        self.max_bytes = max_bytes
+        self._text: str | None = None
+        self._full: Positions | None = None
+        self._statements: dict[str, list[Positions]] = {}
+        self._searched: set[str] = set()
+
+    def _read(self) -> str | None:
+        if self._text is None:
+            if self.path.stat().st_size > self.max_bytes:
+                return None
+            self._text = self.path.read_text(encoding="utf-8", errors="replace")
+        return self._text
+
+    def full(self) -> Positions:
+        if self._full is None:
+            text = self._read()
+            self._full = scan_text(text, self.base) if text is not None else Positions(complete=False)
+        return self._full
+
+    def prepare(self, subjects: Iterable[str]) -> None:
+        """Look for the statements of all these subjects in one pass (big files only)."""
+        wanted = {s for s in subjects if s not in self._searched and not s.startswith("_:")}
+        self._searched |= wanted
+        if not wanted or self._full is not None:
+            return
+        text = self._read()
+        if text is None or len(text) < FAST_MIN_BYTES or '"""' in text or "'''" in text:
+            return
+        self._shortcut(text, wanted)
+
+    def subject_line(self, subject: str) -> int | None:
+        found = self._statements.get(subject)
+        if found:
+            return found[0].subjects[subject]
+        return self.full().subject_line(subject)
+
+    def predicate_line(self, subject: str, predicate: str) -> int | None:
+        for statement in self._statements.get(subject, ()):
+            line = statement.predicates.get((subject, predicate))
+            if line is not None:
+                return line
+        return self.full().predicate_line(subject, predicate)
+
+    @property
+    def objects(self) -> dict[tuple[str, str, str], int]:
+        return self.full().objects
+
+    def _shortcut(self, text: str, wanted: set[str]) -> None:
+        directives = [(m.start(), m.group(1).lower().lstrip("@"), m.group(2), _unescape(m.group(3)))
+                      for m in _DIRECTIVE.finditer(text)]
+        base, prefixes = self.base, {}
+        next_directive, line, counted = 0, 1, 0
+        for match in _LINE_START_TERM.finditer(text):
+            start = match.start()
+            while next_directive < len(directives) and directives[next_directive][0] < start:
+                _, kind, name, raw = directives[next_directive]
+                next_directive += 1
+                iri = _join(base, raw) if base else raw
+                if kind == "base":
+                    base = iri
+                else:
+                    prefixes[name] = iri
+            subject = _resolve_term(match.group(), base, prefixes)
+            if subject not in wanted:
+                continue
+            line += text.count("\n", counted, start)
+            counted = start
+            statement = _statement_at(text, start, line, base, prefixes)
+            if statement is not None and statement.subjects.get(subject) == line:
+                self._statements.setdefault(subject, []).append(statement)
+
+
+def _resolve_term(term: str, base: str | None, prefixes: dict[str, str]) -> str | None:
+    if term.startswith("<"):
+        raw = _unescape(term[1:-1])
+        return _join(base, raw) if base else raw
+    if term.endswith(".") and not term.endswith("\\."):
+        term = term.rstrip(".")
+    prefix, _, local = term.partition(":")
+    namespace = prefixes.get(prefix)
+    return None if namespace is None else namespace + _unescape_local(local)
+
+
+def _statement_at(text: str, start: int, line: int, base: str | None, prefixes: dict[str, str]) -> Positions | None:
+    """Positions of the one complete statement that starts at ``start`` (a line start), or None."""
+    window = 4096
+    while True:
+        end = start + window
+        tokens = tokenize(text, start, line, end)
+        walker = _Walker(tokens, base)
+        walker.prefixes = dict(prefixes)
+        try:
+            walker.statement()
+            complete = walker.i > 0 and tokens[walker.i - 1].text == "."
+        except (_Stop, ValueError):
+            complete = False
+        if complete:
+            return walker.result
+        if end >= len(text) or walker.i < len(tokens):
+            return None  # not a statement here (or one the walker does not understand)
+        window *= 4  # the statement goes on past the window: read more

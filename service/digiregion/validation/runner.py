@@ -20,7 +20,7 @@ from .engine import Engine, Result
 from .findings import SHACL_SEVERITIES, Finding, Message, Report, Severity
 from .loading import MAX_FILE_BYTES, LoadedData, count_triples, file_warnings, load_files
 from .messages import default_message
-from .positions import Positions, scan_file
+from .positions import Locator
 from .shapes import UnsupportedShapeError, load_shapes
 from .terms import render_ox
 
@@ -151,15 +151,22 @@ def _component_name(parameter: str) -> str:
 def _with_lines(data: LoadedData, findings: list[Finding]) -> list[Finding]:
     """Give each finding the line where its focus node (or the offending triple) is written."""
     base_of = {str(f.path): f.base_iri for f in data.files}
-    scanned: dict[str, Positions] = {}
+    wanted: dict[str, set[str]] = {}
+    for finding in findings:
+        if _needs_line(finding) and finding.focus and not finding.focus.startswith("_:"):
+            wanted.setdefault(finding.file, set()).add(finding.focus)
+    locators: dict[str, Locator] = {}
+    for file, subjects in wanted.items():
+        locators[file] = Locator(Path(file), base_of.get(file))
+        locators[file].prepare(subjects)  # one pass per file for all its findings
     placed = []
     for finding in findings:
-        if finding.line is not None or finding.file is None or not finding.file.endswith(TEXT_SUFFIXES):
+        if not _needs_line(finding):
             placed.append(finding)
             continue
-        if finding.file not in scanned:
-            scanned[finding.file] = scan_file(Path(finding.file), base_of.get(finding.file))
-        positions = scanned[finding.file]
+        if finding.file not in locators:
+            locators[finding.file] = Locator(Path(finding.file), base_of.get(finding.file))
+        positions = locators[finding.file]
         line = None
         if finding.focus and not finding.focus.startswith("_:"):
             if finding.code in ("undefined-link", "literal-for-iri") and finding.path:
@@ -170,6 +177,10 @@ def _with_lines(data: LoadedData, findings: list[Finding]) -> list[Finding]:
                         None)
         placed.append(Finding(**{**finding.__dict__, "line": line}))
     return placed
+
+
+def _needs_line(finding: Finding) -> bool:
+    return finding.line is None and finding.file is not None and finding.file.endswith(TEXT_SUFFIXES)
 
 
 __all__ = ["Report", "ValidationRequest", "run_validation"]

@@ -32,6 +32,15 @@ from .service import Service
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+class CachedStaticFiles(StaticFiles):
+    """Static assets change only with a release: let browsers and reverse proxies keep them for a day."""
+
+    def file_response(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        response = super().file_response(*args, **kwargs)
+        response.headers.setdefault("Cache-Control", "public, max-age=86400")
+        return response
+
+
 class BodyLimit:
     """Refuse request bodies above ``max_bytes`` with 413, whether announced or streamed (chunked)."""
 
@@ -132,7 +141,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
 
     app.include_router(sparql.router)
     app.include_router(metadata.router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(resources.router)  # last: it serves every remaining path under the dataset base
 
     app.add_middleware(GZipMiddleware, minimum_size=2048)
