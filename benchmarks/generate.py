@@ -783,8 +783,8 @@ def generate(triples: int, out: Path, base_iri: str = DEFAULT_BASE_IRI, seed: in
     planned = plan_violations(violations, "municipality", len(with_point), seed)
     for bundle in official_sources():
         add("quellen/amtlich", bundle, chunked=False)
-    by_land: dict[str, list[Municipality]] = {}
-    for m in municipalities:
+    by_land: dict[str, list[Municipality]] = {}  # all of Germany, so a seat name is unique or not, whatever the size
+    for m in (m for d in districts for m in d.municipalities):
         by_land.setdefault(m.kreis[:2], []).append(m)
     included = {m.ags for m in municipalities}
     for district, chosen in selection:

@@ -31,7 +31,9 @@ INFO_FILE = "dataset.json"
 OXIGRAPH_DIR = "oxigraph"
 FRAGMENTS_DB = "fragments.sqlite"
 DUMPS_DIR = "dumps"
-BULK_THRESHOLD = 16 * 1024 * 1024
+BULK_THRESHOLD = 1024 * 1024
+"""Files from this size on go through bulk_load: at ~1M triples, one load() transaction per file stalled
+rocksdb for good (the build hung in a futex wait; measured with benchmarks/service_bench.py)."""
 
 _OX_FORMATS = {
     "turtle": ox.RdfFormat.TURTLE,

@@ -166,7 +166,14 @@ class Engine:
                 return []
             return [(f, None) for f, values in zip(focus_nodes, value_lists, strict=True)
                     for _ in range(_duplicate_languages(values))]
+        if parameter in ("class", "in"):  # a set look-up is cheaper than any memo
+            members = self.instances(argument) if parameter == "class" else frozenset(argument)
+            return [(f, v) for f, values in zip(focus_nodes, value_lists, strict=True) for v in values
+                    if v not in members]
         test = self._value_test(shape, position, parameter, argument)
+        if parameter not in _SHAPE_BASED:  # cheap tests on mostly distinct values: a memo would cost more
+            return [(f, v) for f, values in zip(focus_nodes, value_lists, strict=True) for v in values
+                    if not test(v)]
         verdicts: dict[ox.Term, bool] = {}
         found = []
         for focus, values in zip(focus_nodes, value_lists, strict=True):
@@ -236,6 +243,7 @@ class Engine:
 
 
 _COUNTS = {"minCount", "maxCount", "hasValue", "uniqueLang"}
+_SHAPE_BASED = {"node", "not", "and", "or", "xone"}
 
 
 def _duplicate_languages(values: Sequence[ox.Term]) -> int:

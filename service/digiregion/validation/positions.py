@@ -286,14 +286,14 @@ def scan_file(path: Path, base: str | None = None, max_bytes: int = 64 * 1024 * 
 
 # -- finding a few resources in a big file -------------------------------------------------------
 
-FAST_MIN_BYTES = 256 * 1024
+FAST_MIN_BYTES = 64 * 1024
 """Below this size the full walk is cheap enough; above it ``Locator`` tries its shortcut first."""
 
 _LINE_START_TERM = re.compile(
     r"""^(?:<[^<>"{}|^`\\\x00-\x20]*>|(?:[^\s;,()\[\]{}<>"'\#\\@]|\\.)*:(?:[^\s;,()\[\]{}<>"'\#\\]|\\.|\#)*)""",
     re.MULTILINE)
-_DIRECTIVE = re.compile(r"^[ \t]*(@prefix|@base|prefix|base)[ \t]+(?:([^\s:<]*):[ \t]*)?<([^<>\s]*)>",
-                        re.MULTILINE | re.IGNORECASE)
+_DIRECTIVE = re.compile(r"^[ \t]*(@prefix|@base|[Pp][Rr][Ee][Ff][Ii][Xx]|[Bb][Aa][Ss][Ee])[ \t]+"
+                        r"(?:([^\s:<]*):[ \t]*)?<([^<>\s]*)>", re.MULTILINE)
 
 
 class Locator:
@@ -321,7 +321,7 @@ class Locator:
         if self._text is None:
             if self.path.stat().st_size > self.max_bytes:
                 return None
-            self._text = self.path.read_text(encoding="utf-8", errors="replace")
+            self._text = self.path.read_text(encoding="utf-8-sig", errors="replace")
         return self._text
 
     def full(self) -> Positions:
@@ -396,7 +396,7 @@ def _resolve_term(term: str, base: str | None, prefixes: dict[str, str]) -> str 
 
 def _statement_at(text: str, start: int, line: int, base: str | None, prefixes: dict[str, str]) -> Positions | None:
     """Positions of the one complete statement that starts at ``start`` (a line start), or None."""
-    window = 4096
+    window = 1024
     while True:
         end = start + window
         tokens = tokenize(text, start, line, end)

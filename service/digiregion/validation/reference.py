@@ -6,6 +6,7 @@ implementation (``--engine pyshacl``, the cross-engine tests and the benchmark).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pyshacl
@@ -67,10 +68,24 @@ def pyshacl_findings(data: LoadedData, shape_files: list[Path]) -> list[Finding]
         shapes.parse(path, format="turtle", publicID=path.as_uri())
     _conforms, results, _text = pyshacl.validate(data_graph, shacl_graph=shapes,
                                                  inference="none", advanced=False, meta_shacl=False)
+
+    def file_of(focus: rdflib.term.Node) -> str | None:
+        return next((str(p) for p, subjects in per_target.items() if focus in subjects), None)
+
+    return report_findings(results, shapes, file_of)
+
+
+def report_findings(results: rdflib.Graph, shapes: rdflib.Graph,
+                    file_of: Callable[[rdflib.term.Node], str | None]) -> list[Finding]:
+    """The findings of a pyshacl results graph, in the fast engine's terms (for ``Finding.identity()``).
+
+    ``file_of`` names the validated file that describes a focus node; results about other nodes
+    (None) are dropped, as the fast engine reports only on what the validated files say.
+    """
     findings = []
     for result in results.subjects(RDF.type, SH.ValidationResult):
         focus = results.value(result, SH.focusNode)
-        file = next((str(p) for p, subjects in per_target.items() if focus in subjects), None)
+        file = file_of(focus)
         if file is None:
             continue
         component = str(results.value(result, SH.sourceConstraintComponent)).rsplit("#", 1)[-1]
@@ -93,4 +108,3 @@ def pyshacl_findings(data: LoadedData, shape_files: list[Path]) -> list[Finding]
             shape=_shape_key(shapes, shape),
         ))
     return findings
-

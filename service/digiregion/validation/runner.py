@@ -7,6 +7,9 @@ resources the validated files describe → add the cross-file checks → attach 
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +46,25 @@ class ValidationRequest:
 
 
 def run_validation(request: ValidationRequest) -> Report:
+    with _without_cyclic_gc():
+        return _run(request)
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Validation allocates millions of short-lived, acyclic objects (terms, value lists); Python's
+    cyclic collector would re-scan all of them again and again (about a third of the engine's time
+    at 10^6 triples). Reference counting still frees everything; the collector resumes afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run(request: ValidationRequest) -> Report:
     report = Report(engine=request.engine)
     try:
         targets = discover(request.paths or (default_data_dir(),))
