@@ -50,6 +50,8 @@ class SelfDescription:
     publisher: str | None = None
     publisher_name: str | None = None
     keywords: list[str] = field(default_factory=list)
+    root_resources: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    """Entry points (void:rootResource) with their labels per language, in IRI order."""
 
     @classmethod
     def from_graph(cls, iri: str, graph: Graph, settings: Settings) -> SelfDescription:
@@ -69,6 +71,13 @@ class SelfDescription:
         elif isinstance(publisher, Literal):
             found.publisher_name = str(publisher)
         found.keywords = sorted({str(k) for k in graph.objects(node, DCAT.keyword)})
+        for root in sorted(o for o in graph.objects(node, VOID.rootResource) if isinstance(o, URIRef)):
+            labels: dict[str, str] = {}
+            for p in (SKOS.prefLabel, RDFS.label):
+                for label in graph.objects(root, p):
+                    if isinstance(label, Literal):
+                        labels.setdefault(label.language or "de", str(label))
+            found.root_resources.append((str(root), labels))
         found.title.setdefault("de", settings.title)
         found.title.setdefault("en", "Digital region: open knowledge graph")
         found.description.setdefault(

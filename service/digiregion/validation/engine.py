@@ -131,22 +131,27 @@ class Engine:
         if not isinstance(focus_nodes, list):
             focus_nodes = list(focus_nodes)
         results: list[Result] = []
-        if shape.constraints:
-            if shape.path is None:
-                value_lists: Sequence[Sequence[ox.Term]] = [(focus,) for focus in focus_nodes]
-            elif _value_lists is not None and shape.path in _value_lists:
-                value_lists = _value_lists[shape.path]
-            else:
-                get = self._path_index(shape.path).get
-                value_lists = [get(focus, _EMPTY) for focus in focus_nodes]
-                if _value_lists is not None:
-                    _value_lists[shape.path] = value_lists
-            for position, (parameter, argument) in enumerate(shape.constraints):
-                for focus, value in self._violations(shape, position, parameter, argument, focus_nodes, value_lists):
-                    results.append(Result(focus, shape.path, value, parameter, shape, shape.severity))
-        shared: dict[PropertyPath, list] = {}  # property shapes on the same path share one look-up
-        for prop in shape.properties:
-            results.extend(self.validate_shape(prop, focus_nodes, shared))
+        if not shape.constraints and not shape.properties:
+            return results
+        if shape.path is None:
+            value_lists: Sequence[Sequence[ox.Term]] = [(focus,) for focus in focus_nodes]
+        elif _value_lists is not None and shape.path in _value_lists:
+            value_lists = _value_lists[shape.path]
+        else:
+            get = self._path_index(shape.path).get
+            value_lists = [get(focus, _EMPTY) for focus in focus_nodes]
+            if _value_lists is not None:
+                _value_lists[shape.path] = value_lists
+        for position, (parameter, argument) in enumerate(shape.constraints):
+            for focus, value in self._violations(shape, position, parameter, argument, focus_nodes, value_lists):
+                results.append(Result(focus, shape.path, value, parameter, shape, shape.severity))
+        if shape.properties:
+            # the property shapes of a node shape apply to its focus nodes, those of a property shape
+            # to its value nodes
+            inner = focus_nodes if shape.path is None else list(dict.fromkeys(v for vs in value_lists for v in vs))
+            shared: dict[PropertyPath, list] = {}  # property shapes on the same path share one look-up
+            for prop in shape.properties:
+                results.extend(self.validate_shape(prop, inner, shared))
         return results
 
     def _violations(self, shape: Shape, position: int, parameter: str, argument,

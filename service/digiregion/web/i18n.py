@@ -1,4 +1,4 @@
-"""Texts of the HTML pages, German first, English on request (``?lang=en`` or Accept-Language)."""
+"""Texts of the HTML pages, German first, English on request (``?lang=en``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_found": "Nicht gefunden", "not_found_text": "Zu dieser Adresse gibt es im Datensatz keine Beschreibung.",
         "try": "Vielleicht hilft die Startseite, die SPARQL-Abfrage oder der Datenkatalog weiter.",
         "query": "Abfrage", "run": "Ausführen", "result_format": "Ergebnisformat", "error": "Fehler",
-        "triples": "Tripel", "entities": "Entitäten", "classes": "Klassen", "last_modified": "Stand der Daten",
+        "start_here": "Einstieg", "triples": "Tripel", "entities": "Entitäten", "classes": "Klassen", "last_modified": "Stand der Daten",
         "file": "Datei", "size": "Größe", "checksum": "SHA-256", "language": "English",
         "iri": "IRI", "truncated": "Liste gekürzt", "more": "weitere", "example_queries": "Beispiele",
         "published_files": "Veröffentlichte Dateien", "endpoint": "SPARQL-Endpunkt",
@@ -26,7 +26,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_found": "Not found", "not_found_text": "The dataset has no description for this address.",
         "try": "The home page, the SPARQL query page or the data catalogue may help.",
         "query": "Query", "run": "Run", "result_format": "Result format", "error": "Error",
-        "triples": "Triples", "entities": "Entities", "classes": "Classes", "last_modified": "Data as of",
+        "start_here": "Start here", "triples": "Triples", "entities": "Entities", "classes": "Classes", "last_modified": "Data as of",
         "file": "File", "size": "Size", "checksum": "SHA-256", "language": "Deutsch",
         "iri": "IRI", "truncated": "list truncated", "more": "more", "example_queries": "Examples",
         "published_files": "Published files", "endpoint": "SPARQL endpoint",
@@ -41,20 +41,12 @@ def texts(lang: str) -> dict[str, str]:
     return TEXTS.get(lang, TEXTS["de"])
 
 
-def negotiate_language(explicit: str | None, accept_language: str | None, default: str = "de") -> str:
-    """``?lang=`` wins; else the best of de/en in Accept-Language; else the configured default."""
+def negotiate_language(explicit: str | None, accept_language: str | None = None, default: str = "de") -> str:
+    """German first: English only on explicit request (``?lang=en``, the switch in the page header).
+
+    The browser's Accept-Language is deliberately not followed: most browsers send English by default,
+    and the pages of a German open-data publisher should not switch language behind the user's back.
+    """
     if explicit in LANGUAGES:
         return explicit
-    best, best_q = None, 0.0
-    for part in (accept_language or "").split(","):
-        tag, _, params = part.strip().partition(";")
-        primary = tag.strip().lower().split("-")[0]
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                continue
-        if primary in LANGUAGES and q > best_q:
-            best, best_q = primary, q
-    return best or (default if default in LANGUAGES else "de")
+    return default if default in LANGUAGES else "de"

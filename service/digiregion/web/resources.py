@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from .negotiation import DOCUMENT_OFFERS, HTML, SUFFIXES, choose
 from .service import MEDIA_TYPES, Service
-from .views import build_view
+from .views import build_view, compact
 
 router = APIRouter()
 
@@ -28,7 +28,7 @@ async def home(request: Request) -> Response:
     if offer is not HTML:
         return RedirectResponse("/.well-known/void", status_code=303, headers={"Vary": "Accept"})
     lang = service.lang(request)
-    headers = service.cache_headers(service.etag("home", lang), vary="Accept, Accept-Language")
+    headers = service.cache_headers(service.etag("home", lang), vary="Accept")
     cached = service.not_modified(request, headers)
     if cached is not None:
         return cached
@@ -51,7 +51,7 @@ async def resource(request: Request, path: str) -> Response:
         return _not_found(request, service, document, None, offer is HTML)
     lang = service.lang(request) if offer is HTML else ""
     headers = service.cache_headers(service.etag("resource", iri, offer.key, lang),
-                                    vary="Accept, Accept-Language" if offer is HTML else "Accept")
+                                    vary="Accept")
     cached = service.not_modified(request, headers)
     description = await service.store.describe(iri, incoming=offer is HTML)
     if not description.found:
@@ -82,7 +82,7 @@ def _not_found(request: Request, service: Service, document: str, iri: str | Non
     return Response(text, status_code=404, media_type="text/plain; charset=utf-8", headers={"Vary": "Accept"})
 
 
-def _examples(service: Service) -> list[tuple[str, str]]:
-    """A few resources to start browsing from: the most used classes' ontology pages."""
-    top = sorted(service.store.info.classes, key=lambda c: -c.count)[:8]
-    return [(c.iri, service.link(c.iri)) for c in top]
+def _examples(service: Service) -> list[tuple[str, str, int]]:
+    """The most used classes (compact name, link to the class's page, number of instances)."""
+    top = sorted(service.store.info.classes, key=lambda c: -c.count)[:12]
+    return [(compact(c.iri), service.link(c.iri), c.count) for c in top]
