@@ -104,7 +104,7 @@ def variant(query: Query, n: int, params: dict[str, list[str]]) -> str:
         text = text.replace("LIMIT 10", f"LIMIT {10 + n % 10}")
     elif query.key == "09":
         text = text.replace('"2019-01-01"', f'"2019-{1 + n % 12:02d}-01"')
-    elif query.key == "10":
+    elif query.key in ("10", "11"):
         text = text.replace("OFFSET 5000", f"OFFSET {5000 + 100 * (n % 10)}")
     elif query.key == "05":
         text = text.replace("kreis/05766>", f"kreis/{ags[(n * 7919) % len(ags)][:5]}>")

@@ -104,6 +104,7 @@ def reference_command(data: Path) -> list[str]:
 def reference_main(data: Path) -> int:
     """The pyshacl child: plain rdflib + pyshacl, findings printed as JSON identities."""
     started = time.perf_counter()
+    data = data.resolve()
     import pyshacl
     import rdflib
 
@@ -338,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.reference:
         return reference_main(args.reference)
+    args.data_root = args.data_root.resolve()
 
     runs = args.runs or [3 if size < 1_000_000 else 1 for size in args.sizes]
     if len(runs) == 1:

@@ -62,6 +62,11 @@ class Settings:
     """Folder of the persisted embedded store; a restart reuses it when the data is unchanged."""
     workers: int = 2
     """Query worker processes of the embedded store (one per core is a good start)."""
+    in_memory: bool = True
+    """Embedded store: each worker answers from an in-memory copy once loaded (5–20× faster joins, sorts and
+    aggregates than the on-disk store; costs about 300 MB per worker and million triples)."""
+    access_log: bool = False
+    """Log every request (uvicorn's access log); off by default, it costs ~0.3 ms per request."""
     query_timeout: float = 10.0
     """Seconds a query may run before its worker is stopped and the client gets an error."""
     max_result_rows: int = 100_000
@@ -105,6 +110,13 @@ def _convert(name: str, value: Any) -> Any:
             return int(value)
         if kind == "float":
             return float(value)
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError(value)
+            return text in ("1", "true", "yes", "on")
         if kind == "tuple[Path, ...]":
             items = value.split(os.pathsep) if isinstance(value, str) else value
             return tuple(Path(v) for v in items if str(v))

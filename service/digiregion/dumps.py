@@ -1,7 +1,7 @@
 """The whole graph as downloadable files: Turtle, N-Triples and JSON-LD, gzipped.
 
-Dumps are written once per data version when the store is built (``store.loader``) and served
-from there (``/dumps/``), so a download never runs a query. ``digiregion export DIR`` writes the same
+Dumps are written once per data version after the store is built (``store.loader``; for large
+inputs in a background process, ``store.dumper``) and served from there (``/dumps/``), so a download never runs a query. ``digiregion export DIR`` writes the same
 files offline. Gzip headers carry no timestamp, so the same data always gives the same bytes and
 the same SHA-256 that the DCAT catalogue publishes.
 """
@@ -101,7 +101,8 @@ def write_dumps(store: ox.Store, folder: Path, info: DatasetInfo) -> list[Dump]:
         if fmt.dataset and not info.graphs:
             continue
         path = folder / f"{DUMP_STEM}{fmt.suffix}"
-        with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:
+        with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="",
+                                                     compresslevel=6) as out:
             if fmt.dataset:
                 store.dump(out, format=fmt.ox_format)
             else:
@@ -134,9 +135,10 @@ def _describe(path: Path, fmt: DumpFormat) -> Dump:
 def export_dumps(settings: Settings, directory: Path,
                  progress_factory: Callable[[int, str], Callable[[int], None]] | None = None) -> list[Dump]:
     """Build (or reuse) the store for ``settings`` and copy its dumps into ``directory``."""
-    from .store.loader import open_or_build
+    from .store.loader import ensure_extras, open_or_build
 
     built = open_or_build(settings, progress_factory=progress_factory)
+    ensure_extras(built)
     directory.mkdir(parents=True, exist_ok=True)
     copied = []
     for dump in read_manifest(built.dumps_path):

@@ -12,6 +12,10 @@ data never changes while the process runs (read-only store, one data version), s
 are kept in a small LRU cache keyed by the request, which is what makes repeated dashboard queries
 cheap. Larger results are streamed; if they hit the deadline or the size cap mid-stream the
 connection is aborted (the client sees a broken transfer, never a short 200 that looks complete).
+
+Each worker answers from an in-memory copy of the store once it has loaded one (``worker.py``); the
+snapshot and dumps of a large store are written by a background process (``dumper.py``) started
+here, so neither is on the start-up path. ``dumps_ready`` tells the web layer when they exist.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from ..config import Settings
@@ -44,6 +49,7 @@ from .base import (
 )
 from .loader import BuiltStore
 from .sparql_guard import check_query
+from .worker import frame
 
 log = logging.getLogger("digiregion.store")
 
@@ -88,9 +94,8 @@ class _WorkerProcess:
         return worker
 
     async def send(self, request: dict[str, Any]) -> None:
-        payload = json.dumps(request).encode()
         assert self.process.stdin is not None
-        self.process.stdin.write(_HEADER.pack(b"Q", len(payload)) + payload)
+        self.process.stdin.write(frame(b"Q", json.dumps(request).encode()))
         await self.process.stdin.drain()
 
     async def recv(self) -> tuple[bytes, bytes]:
@@ -120,6 +125,9 @@ class EmbeddedStore(Store):
             "isolate": not settings.allowed_service_endpoints,
             "prefixes": PREFIXES,
         }
+        self.dumps_ready: asyncio.Event | None = None
+        """Set when snapshot and dumps exist (None until ``start``)."""
+        self._dumper: asyncio.subprocess.Process | None = None
         self._idle: asyncio.Queue[_WorkerProcess] = asyncio.Queue()
         self._all: set[_WorkerProcess] = set()
         self._cache: OrderedDict[tuple, tuple[str, bytes]] = OrderedDict()
@@ -131,20 +139,59 @@ class EmbeddedStore(Store):
     def info(self) -> DatasetInfo:
         return self.built.info
 
+    def _mirror_sources(self) -> list[list[Any]] | None:
+        """Where a worker fills its in-memory copy from: the snapshot, or else the store's own input files."""
+        if not self.settings.in_memory:
+            return None
+        if self.built.snapshot_path.is_file():
+            return [[str(self.built.snapshot_path), "n-quads", None]]
+        return [[f.path, f.format, Path(f.path).as_uri()] for f in self.info.files]
+
     async def start(self) -> None:
+        self.dumps_ready = asyncio.Event()
+        if self.built.extras_ready:
+            self.dumps_ready.set()
+        else:
+            task = asyncio.get_running_loop().create_task(self._write_extras())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         workers = await asyncio.gather(*(self._spawn() for _ in range(max(1, self.settings.workers))))
         self.isolated = all(w.isolated for w in workers)
         if not self.isolated and self._config["isolate"]:
             log.warning("Abfrage-Prozesse ohne Netz-Isolation (Plattform erlaubt kein unshare) / "
                         "query workers are not network-isolated on this platform")
 
+    async def _write_extras(self) -> None:
+        """Snapshot and dumps in a background process (lower CPU priority); the service answers meanwhile."""
+        assert self.dumps_ready is not None
+        began = time.monotonic()
+        try:
+            self._dumper = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "digiregion.store.dumper", str(self.built.path))
+            code = await self._dumper.wait()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # pragma: no cover - logged; the dumps stay unavailable (503) until a restart
+            log.exception("Dumps konnten nicht geschrieben werden / could not write the dumps")
+            return
+        if code == 0 and self.built.extras_ready:
+            log.info("Dumps bereit / dumps ready after %.1f s", time.monotonic() - began)
+            self.dumps_ready.set()
+        elif code is not None and code >= 0:
+            log.error("Dumps fehlgeschlagen / writing the dumps failed (exit %s)", code)
+
     async def _spawn(self) -> _WorkerProcess:
-        worker = await _WorkerProcess.spawn(self._config)
+        config = {**self._config, "mirror": self._mirror_sources()}
+        worker = await _WorkerProcess.spawn(config)
         self._all.add(worker)
         self._idle.put_nowait(worker)
         return worker
 
     async def close(self) -> None:
+        if self._dumper is not None and self._dumper.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._dumper.kill()
+            await self._dumper.wait()
         for worker in list(self._all):
             worker.kill()
             await worker.process.wait()
@@ -152,6 +199,8 @@ class EmbeddedStore(Store):
 
     # -- pool ------------------------------------------------------------------------------------------------
     async def _acquire(self, deadline: float) -> _WorkerProcess:
+        if not self._idle.empty():
+            return self._idle.get_nowait()
         try:
             return await asyncio.wait_for(self._idle.get(), max(0.01, deadline - time.monotonic()))
         except TimeoutError as exc:
@@ -182,7 +231,8 @@ class EmbeddedStore(Store):
         try:
             if remaining <= 0:
                 raise TimeoutError
-            return await asyncio.wait_for(worker.recv(), remaining)
+            async with asyncio.timeout(remaining):  # no extra task per frame, unlike wait_for
+                return await worker.recv()
         except TimeoutError as exc:
             self._replace(worker)
             raise QueryTimeout(

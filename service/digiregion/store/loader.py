@@ -8,7 +8,13 @@ never leaves a store that looks finished but is not.
 
 Besides the oxigraph database a built store holds ``dataset.json`` (counts, graphs, provenance for
 VoID/DCAT), ``fragments.sqlite`` (which hash IRIs ``doc#…`` belong to which document, so a resource
-page finds them with an index lookup instead of a scan) and the gzipped dumps.
+page finds them with an index lookup instead of a scan), ``snapshot.nq`` (all quads, from which the
+query workers fill their in-memory copies) and the gzipped dumps.
+
+Only what is needed to answer queries is on the start-up path: the database, the counts and the
+fragment index. For inputs of ``SYNC_EXTRAS_BYTES`` and more, the snapshot and the dumps are written
+afterwards by a background process (``store.dumper``, started by the embedded store); until then
+``/dumps/…`` answers 503 with Retry-After. Small inputs (tests, the Lippe data) get them right away.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ INFO_FILE = "dataset.json"
 OXIGRAPH_DIR = "oxigraph"
 FRAGMENTS_DB = "fragments.sqlite"
 DUMPS_DIR = "dumps"
+SNAPSHOT_FILE = "snapshot.nq"
+SYNC_EXTRAS_BYTES = 8 * 1024 * 1024
+"""Inputs smaller than this get their snapshot and dumps during the build; larger ones in the background."""
 BULK_THRESHOLD = 1024 * 1024
 """Files from this size on go through bulk_load: at ~1M triples, one load() transaction per file stalled
 rocksdb for good (the build hung in a futex wait; measured with benchmarks/service_bench.py)."""
@@ -65,6 +74,17 @@ class BuiltStore:
     @property
     def dumps_path(self) -> Path:
         return self.path / DUMPS_DIR
+
+    @property
+    def snapshot_path(self) -> Path:
+        return self.path / SNAPSHOT_FILE
+
+    @property
+    def extras_ready(self) -> bool:
+        """Snapshot and dumps are written (they are renamed into place only when complete)."""
+        from ..dumps import MANIFEST
+
+        return self.snapshot_path.is_file() and (self.dumps_path / MANIFEST).is_file()
 
 
 Progress = Callable[[int], None]
@@ -105,8 +125,6 @@ def open_or_build(settings: Settings, *, progress_factory: Callable[[int, str], 
 
 def _build(files: list[InputFile], key: str, folder: Path,
            progress_factory: Callable[[int, str], Progress] | None) -> DatasetInfo:
-    from ..dumps import write_dumps
-
     store = ox.Store(str(folder / OXIGRAPH_DIR))
     total = sum(f.size for f in files)
     advance = progress_factory(total, "Daten laden / loading data") if progress_factory else None
@@ -119,13 +137,41 @@ def _build(files: list[InputFile], key: str, folder: Path,
             file_graphs[item.path] = sorted(after - before)
     store.flush()
     info = DatasetInfo(fingerprint=key, files=files, loaded_at=utc_now(), file_graphs=file_graphs)
-    _collect_stats(store, info)
-    _index_fragments(store, folder / FRAGMENTS_DB)
-    write_dumps(store, folder / DUMPS_DIR, info)
+    _collect_stats_and_fragments(store, info, folder / FRAGMENTS_DB)
+    if total < SYNC_EXTRAS_BYTES:
+        write_extras(store, folder, info)
     store.flush()
     del store
     (folder / INFO_FILE).write_text(info.to_json(), encoding="utf-8")
     return info
+
+
+def write_extras(store: ox.Store, folder: Path, info: DatasetInfo) -> None:
+    """Snapshot (N-Quads, all graphs) and dumps, each written under a temporary name and renamed when complete."""
+    from ..dumps import write_dumps
+
+    snapshot = folder / SNAPSHOT_FILE
+    if not snapshot.is_file():
+        partial = folder / f".{SNAPSHOT_FILE}.{os.getpid()}"
+        store.dump(str(partial), format=ox.RdfFormat.N_QUADS)
+        partial.rename(snapshot)
+    dumps = folder / DUMPS_DIR
+    if not dumps.is_dir():
+        partial_dir = folder / f".{DUMPS_DIR}.{os.getpid()}"
+        shutil.rmtree(partial_dir, ignore_errors=True)
+        write_dumps(store, partial_dir, info)
+        try:
+            partial_dir.rename(dumps)
+        except OSError:  # written by a concurrent process in the meantime
+            shutil.rmtree(partial_dir, ignore_errors=True)
+
+
+def ensure_extras(built: BuiltStore) -> None:
+    """Write snapshot and dumps now if they are missing (``export``, which needs the dumps at once)."""
+    if built.extras_ready:
+        return
+    store = ox.Store.read_only(str(built.oxigraph_path))
+    write_extras(store, built.path, built.info)
 
 
 class _CountingReader:
@@ -198,30 +244,42 @@ def _count(store: ox.Store, query: str) -> int:
     return 0
 
 
-def _collect_stats(store: ox.Store, info: DatasetInfo) -> None:
-    """Counts for VoID over the default graph (the published graph), computed once at build time."""
+def _collect_stats_and_fragments(store: ox.Store, info: DatasetInfo, db_path: Path) -> None:
+    """Counts for VoID over the default graph and the fragment index, computed once at build time.
+
+    Cheap on purpose (it is on the start-up path): one pass over the distinct subjects gives the
+    subject count, the entity count (IRIs) and the hash IRIs for the fragment index; FILTERs over all
+    triples (``isIRI``, ``CONTAINS(STR(…))``) cost several seconds per million triples in pyoxigraph.
+    """
+    info.graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
     info.triples = len(store)
-    info.default_graph_triples = _count(store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
-    info.distinct_subjects = _count(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s ?p ?o }")
+    info.default_graph_triples = (_count(store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }") if info.graphs
+                                  else info.triples)
+    subjects = entities = 0
+    fragments: dict[str, str] = {}
+    for row in store.query("SELECT DISTINCT ?s { ?s ?p ?o }"):
+        subject = row[0]
+        subjects += 1
+        if isinstance(subject, ox.NamedNode):
+            entities += 1
+            if "#" in subject.value:
+                fragments[subject.value] = subject.value.split("#", 1)[0]
+    if info.graphs:
+        for row in store.query("SELECT DISTINCT ?s { GRAPH ?g { ?s ?p ?o } }"):
+            if isinstance(row[0], ox.NamedNode) and "#" in row[0].value:
+                fragments[row[0].value] = row[0].value.split("#", 1)[0]
+    info.distinct_subjects = subjects
+    info.entities = entities
     info.distinct_objects = _count(store, "SELECT (COUNT(DISTINCT ?o) AS ?n) { ?s ?p ?o }")
-    info.entities = _count(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s ?p ?o FILTER(isIRI(?s)) }")
     info.classes = [Partition(row[0].value, int(row[1].value)) for row in store.query(
         "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) { ?s a ?c FILTER(isIRI(?c)) } GROUP BY ?c ORDER BY ?c")]
     info.properties = [Partition(row[0].value, int(row[1].value)) for row in store.query(
         "SELECT ?p (COUNT(*) AS ?n) { ?s ?p ?o } GROUP BY ?p ORDER BY ?p")]
-    info.graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
-
-
-def _index_fragments(store: ox.Store, db_path: Path) -> None:
-    """Record every hash-IRI subject under its document IRI (``doc#x`` → ``doc``)."""
     connection = sqlite3.connect(db_path)
     try:
         connection.execute("CREATE TABLE fragments (doc TEXT NOT NULL, iri TEXT NOT NULL)")
-        rows = store.query(
-            "SELECT DISTINCT ?s { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } "
-            "FILTER(isIRI(?s) && CONTAINS(STR(?s), '#')) }")
         connection.executemany("INSERT INTO fragments VALUES (?, ?)",
-                               ((row[0].value.split("#", 1)[0], row[0].value) for row in rows))
+                               ((doc, iri) for iri, doc in sorted(fragments.items())))
         connection.execute("CREATE INDEX fragments_doc ON fragments (doc)")
         connection.commit()
     finally:

@@ -17,6 +17,7 @@ a variable target always), FROM / FROM NAMED graphs (must be graphs of the datas
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -93,7 +94,16 @@ def _decode_escapes(text: str) -> str:
 
 
 def analyse(text: str, base_iri: str | None = None) -> QueryInfo:
-    """Collect form, update keywords, SERVICE and FROM targets from both readings of ``text``."""
+    """Collect form, update keywords, SERVICE and FROM targets from both readings of ``text``.
+
+    The last few answers are remembered (the web layer and the store both check the same text in one
+    request); callers must not change the returned object.
+    """
+    return _analyse_cached(text, base_iri)
+
+
+@functools.lru_cache(maxsize=64)
+def _analyse_cached(text: str, base_iri: str | None) -> QueryInfo:
     info = QueryInfo()
     readings = [text]
     if "\\u" in text or "\\U" in text:

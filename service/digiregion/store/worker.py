@@ -11,7 +11,16 @@ forbids it (no user namespaces, other OS) the worker reports ``isolated: false``
 it; the guard in ``sparql_guard`` still refuses SERVICE/LOAD, and nothing in this module fetches
 URLs. An optional address-space limit keeps a runaway query from taking the machine's memory.
 
-Wire format (both directions): one tag byte, a 4-byte big-endian length, the payload.
+In-memory copy: pyoxigraph answers joins, sorts, aggregates and filters 5–20× faster from its
+in-memory store than from the on-disk one (it decodes terms from RocksDB for every comparison; at
+1M triples a sort of 15,000 titles takes 2 s on disk, 0.13 s in memory). So a worker answers from the
+read-only on-disk store the moment it starts and, in a background thread (pyoxigraph releases the
+GIL while it loads), fills an in-memory copy from the store's N-Quads snapshot (or, on the very
+first start before the snapshot exists, from the input files the store was built from); when that
+is complete it switches over and closes the on-disk store. Both hold the same quads.
+
+Wire format (both directions): one tag byte, a 4-byte big-endian length, the payload. A small
+result goes out as one write (``H`` + ``D`` + ``Z`` frames together), so the parent wakes up once.
   parent → worker  ``Q`` JSON request
   worker → parent  ``R`` ready (JSON), ``H`` header (JSON: query form), ``D`` data chunk,
                    ``Z`` end of result, ``E`` error (JSON: code, message), ``J`` JSON answer (describe)
@@ -44,10 +53,12 @@ LABEL_PREDICATES = (
 )
 
 
+def frame(tag: bytes, payload: bytes) -> bytes:
+    return _HEADER.pack(tag, len(payload)) + payload
+
+
 def write_frame(out: BinaryIO, tag: bytes, payload: bytes) -> None:
-    out.write(_HEADER.pack(tag, len(payload)))
-    out.write(payload)
-    out.flush()
+    out.write(frame(tag, payload))
 
 
 def read_frame(inp: BinaryIO) -> tuple[bytes, bytes] | None:
@@ -85,12 +96,17 @@ class ResultLimit(Exception):
 
 
 class FrameSink(io.RawIOBase):
-    """A binary file that pyoxigraph serialises into; it forwards the bytes as ``D`` frames."""
+    """A binary file that pyoxigraph serialises into; it forwards the bytes as ``D`` frames.
 
-    def __init__(self, out: BinaryIO, max_bytes: int) -> None:
+    ``prefix`` (already framed bytes, e.g. the ``H`` frame) goes out with the first chunk, and
+    ``finish`` sends the rest together with the closing frame: one write for a small result.
+    """
+
+    def __init__(self, out: BinaryIO, max_bytes: int, prefix: bytes = b"") -> None:
         super().__init__()
         self._out = out
         self._buffer = bytearray()
+        self._prefix = prefix
         self._max = max_bytes
         self.total = 0
         self.exceeded = False
@@ -111,10 +127,18 @@ class FrameSink(io.RawIOBase):
             self.flush_frames()
         return size
 
-    def flush_frames(self) -> None:
+    def flush_frames(self, closing: bytes = b"") -> None:
+        data = self._prefix
+        self._prefix = b""
         if self._buffer:
-            write_frame(self._out, b"D", bytes(self._buffer))
+            data += frame(b"D", bytes(self._buffer))
             self._buffer.clear()
+        if data or closing:
+            self._out.write(data + closing)
+
+    def finish(self, closing: bytes) -> None:
+        """Send what is buffered and the closing frame (``Z`` or ``E``) in one write."""
+        self.flush_frames(closing)
 
 
 class Worker:
@@ -126,6 +150,7 @@ class Worker:
         self.ox = ox
         self.out = out
         self.store = ox.Store.read_only(config["store"])
+        self.in_memory = False
         self.fragments = sqlite3.connect(f"file:{config['fragments']}?mode=ro", uri=True)
         self.prefixes: dict[str, str] = config.get("prefixes", {})
         self.results_formats = {
@@ -137,6 +162,31 @@ class Worker:
             "json-ld": ox.RdfFormat.JSON_LD, "rdf-xml": ox.RdfFormat.RDF_XML,
             "trig": ox.RdfFormat.TRIG, "n-quads": ox.RdfFormat.N_QUADS,
         }
+
+    def load_mirror(self, sources: list[list[Any]]) -> None:
+        """Fill an in-memory copy from ``sources`` ([path, format, base IRI]) and switch to it when complete."""
+        ox = self.ox
+        formats = {"turtle": ox.RdfFormat.TURTLE, "n-triples": ox.RdfFormat.N_TRIPLES,
+                   "n-quads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG, "json-ld": ox.RdfFormat.JSON_LD,
+                   "rdf-xml": ox.RdfFormat.RDF_XML}
+        import time
+
+        began = time.monotonic()
+        memory = ox.Store()
+        try:
+            for path, fmt, base_iri in sources:
+                memory.bulk_load(path=path, format=formats[fmt], base_iri=base_iri)
+        except (OSError, ValueError, SyntaxError) as exc:  # keep answering from the on-disk store
+            print(f"digiregion worker: in-memory copy not loaded: {exc}", file=sys.stderr, flush=True)
+            return
+        if len(memory) != len(self.store):
+            print("digiregion worker: in-memory copy differs from the store; staying on disk", file=sys.stderr,
+                  flush=True)
+            return
+        self.store = memory  # one attribute swap: a running query keeps its own reference
+        self.in_memory = True
+        print(f"digiregion worker {os.getpid()}: in-memory copy ready ({len(memory)} quads, "
+              f"{time.monotonic() - began:.1f} s)", file=sys.stderr, flush=True)
 
     # -- SPARQL ------------------------------------------------------------------------------------------------
     def query(self, request: dict[str, Any]) -> None:
@@ -155,9 +205,8 @@ class Worker:
         except (OSError, ValueError, RuntimeError) as exc:
             self.error("store-error", str(exc))
             return
-        sink = FrameSink(self.out, request["max_bytes"])
         form = request["form"]
-        write_frame(self.out, b"H", json.dumps({"form": form}).encode())
+        sink = FrameSink(self.out, request["max_bytes"], frame(b"H", json.dumps({"form": form}).encode()))
         try:
             if isinstance(result, ox.QueryTriples):
                 fmt = self.rdf_formats[request["format"]]
@@ -166,7 +215,6 @@ class Worker:
                 ox.serialize(triples, sink, fmt, prefixes=prefixes)
             else:
                 result.serialize(sink, self.results_formats[request["format"]])
-            sink.flush_frames()
         except ResultLimit:
             self.error("result-too-large", f"bytes>{request['max_bytes']} rows>{request['max_rows']}")
             return
@@ -176,7 +224,7 @@ class Worker:
             else:
                 self.error("store-error", str(exc))
             return
-        write_frame(self.out, b"Z", b"")
+        sink.finish(frame(b"Z", b""))
 
     # -- Linked Data -------------------------------------------------------------------------------------------
     def describe(self, request: dict[str, Any]) -> None:
@@ -257,6 +305,10 @@ def main(argv: list[str]) -> int:
     inp = os.fdopen(os.dup(sys.stdin.fileno()), "rb", buffering=0)
     worker = Worker(config, out)
     write_frame(out, b"R", json.dumps({"pid": os.getpid(), "isolated": isolated}).encode())
+    if config.get("mirror"):
+        import threading
+
+        threading.Thread(target=worker.load_mirror, args=(config["mirror"],), daemon=True).start()
     while True:
         frame = read_frame(inp)
         if frame is None:

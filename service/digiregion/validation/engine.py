@@ -89,8 +89,8 @@ class Engine:
                     duplicates = True
                     break
             if duplicates:  # the same triple in two files: SHACL sees the union, each value once
-                table = {k: list(dict.fromkeys(v)) for k, v in table.items()}
-            index = self._by_path[path] = dict(table)
+                table = defaultdict(list, {k: list(dict.fromkeys(v)) for k, v in table.items()})
+            index = self._by_path[path] = table  # only read with .get(), which adds no keys
         return index
 
     def values(self, focus: ox.Term, path: PropertyPath) -> list[ox.Term]:

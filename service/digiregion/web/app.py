@@ -111,6 +111,20 @@ def _follow(service: Service, interval: float | None) -> asyncio.Task | None:
     return asyncio.get_running_loop().create_task(loop())
 
 
+def _when_dumps_ready(service: Service) -> asyncio.Task | None:
+    """Large stores write their dumps in the background: list them in VoID/DCAT once they exist."""
+    ready = getattr(service.store, "dumps_ready", None)
+    if ready is None or ready.is_set():
+        return None
+
+    async def wait() -> None:
+        await ready.wait()
+        service.reset_metadata()
+        await service.load_metadata()
+
+    return asyncio.get_running_loop().create_task(wait())
+
+
 def create_app(settings: Settings, store: Store) -> FastAPI:
     """Build the web application over an (unstarted) store; the lifespan starts and stops it."""
     service = Service(settings, store)
@@ -120,9 +134,11 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
         await store.start()
         await service.load_metadata()
         follower = _follow(service, getattr(store, "refresh_interval", None))
+        dumps = _when_dumps_ready(service)
         yield
-        if follower is not None:
-            follower.cancel()
+        for task in (follower, dumps):
+            if task is not None:
+                task.cancel()
         await store.close()
 
     app = FastAPI(title=settings.title, version=__version__, lifespan=lifespan, docs_url=None,

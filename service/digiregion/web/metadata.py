@@ -2,14 +2,17 @@
 
 The graphs are built once at start-up (``Service.load_metadata``) from the dataset's counts and its
 self-description; these routes only negotiate the format and apply the caching headers. Dumps are
-files written when the store was built; they are served with their SHA-256 as a strong ETag.
+files written after the store was built; they are served with their SHA-256 as a strong ETag. A large
+store writes them in the background: until they exist ``/dumps/digiregion.*`` answers 503 with
+Retry-After, and VoID/DCAT list them as soon as they are complete.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 
+from ..dumps import DUMP_STEM
 from .negotiation import DOCUMENT_OFFERS, HTML, NQUADS, TRIG, choose
 from .service import MEDIA_TYPES, Service
 
@@ -21,7 +24,7 @@ def _graph_response(request: Request, name: str) -> Response:
     service: Service = request.app.state.service
     offer = choose(METADATA_OFFERS, request.headers.get("accept"), request.query_params.get("format"))
     lang = service.lang(request) if offer is HTML else ""
-    headers = service.cache_headers(service.etag(name, offer.key, lang))
+    headers = service.cache_headers(service.etag(name, offer.key, lang, str(len(service.dumps))))
     cached = service.not_modified(request, headers)
     if cached is not None:
         return cached
@@ -51,6 +54,10 @@ async def dumps(request: Request) -> Response:
 async def dump_file(request: Request, name: str) -> Response:
     service: Service = request.app.state.service
     dump = next((d for d in service.dumps if d.name == name), None)
+    if dump is None and service.dumps_pending and name.startswith(DUMP_STEM + "."):
+        return PlainTextResponse(
+            "Die Dumps werden gerade geschrieben; bitte gleich erneut versuchen. / The dumps are being written; "
+            "please retry shortly.\n", status_code=503, headers={"Retry-After": "10", "Cache-Control": "no-store"})
     if dump is None:
         return service.error_response(request, 404, f"Keine Datei {name!r}. / No file {name!r}.")
     headers = {"ETag": f'"{dump.sha256}"', "Cache-Control": "public, max-age=3600",

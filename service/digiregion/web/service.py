@@ -54,6 +54,7 @@ class Service:
         self.dumps: list[Dump] = []
         self._metadata: dict[str, Graph] = {}
         self._serialised: dict[tuple[str, str], bytes] = {}
+        self._last_modified: tuple[Any, str] | None = None
 
     # -- metadata ---------------------------------------------------------------------------------------------
     async def load_metadata(self) -> None:
@@ -77,8 +78,17 @@ class Service:
         """Rebuild VoID/DCAT when the store reports new data (a ``digiregion load`` into a remote engine)."""
         refresh = getattr(self.store, "refresh", None)
         if refresh is not None and await refresh():
-            self._serialised = {}
+            self.reset_metadata()
             await self.load_metadata()
+
+    def reset_metadata(self) -> None:
+        self._serialised = {}
+
+    @property
+    def dumps_pending(self) -> bool:
+        """The store is still writing its dumps in the background (``/dumps/…`` answers 503 meanwhile)."""
+        ready = getattr(self.store, "dumps_ready", None)
+        return ready is not None and not ready.is_set()
 
     def metadata_bytes(self, name: str, fmt: str) -> bytes:
         key = (name, fmt)
@@ -96,8 +106,11 @@ class Service:
         return f'W/"{digest}"'
 
     def cache_headers(self, etag: str, vary: str = "Accept") -> dict[str, str]:
-        return {"ETag": etag, "Last-Modified": format_datetime(self.store.info.last_modified, usegmt=True),
-                "Vary": vary, "Cache-Control": "public, max-age=300"}
+        modified = self.store.info.last_modified
+        if self._last_modified is None or self._last_modified[0] != modified:
+            self._last_modified = (modified, format_datetime(modified, usegmt=True))
+        return {"ETag": etag, "Last-Modified": self._last_modified[1], "Vary": vary,
+                "Cache-Control": "public, max-age=300"}
 
     def not_modified(self, request: Request, headers: dict[str, str]) -> Response | None:
         """A 304 when the client's copy is current (If-None-Match first, else If-Modified-Since)."""

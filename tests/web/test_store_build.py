@@ -1,0 +1,97 @@
+"""The embedded store's build path: extras (snapshot, dumps) off the start-up path, in-memory worker copies.
+
+In-process and small: the black-box tests in this folder cover the same code over HTTP with the
+fixtures, which are small enough that snapshot and dumps are written during the build.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from digiregion.config import ConfigError, Settings
+from digiregion.dumps import PREFIXES, read_manifest
+from digiregion.store import dumper, loader
+from digiregion.store.worker import Worker, read_frame
+
+from .conftest import FIXTURE_DATA
+
+
+@pytest.fixture
+def large_store(tmp_path, monkeypatch):
+    """A store built as if its input were large: no snapshot and no dumps yet."""
+    monkeypatch.setattr(loader, "SYNC_EXTRAS_BYTES", 0)
+    settings = Settings(data=(FIXTURE_DATA,), store_dir=tmp_path / "stores")
+    return loader.open_or_build(settings)
+
+
+def test_large_store_starts_without_extras_and_the_dumper_writes_them(large_store):
+    assert not large_store.extras_ready
+    assert read_manifest(large_store.dumps_path) == []
+    dumper.main(["dumper", str(large_store.path)])
+    assert large_store.extras_ready
+    assert {d.name for d in read_manifest(large_store.dumps_path)} >= {"digiregion.ttl.gz", "digiregion.nt.gz"}
+    snapshot = ox.Store()
+    snapshot.bulk_load(path=str(large_store.snapshot_path), format=ox.RdfFormat.N_QUADS)
+    assert len(snapshot) == large_store.info.triples
+    assert not [p for p in large_store.path.iterdir() if p.name.startswith(".")]  # nothing half-written
+
+
+def test_restart_reuses_the_store_without_building(large_store, tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("rebuilt")
+
+    monkeypatch.setattr(loader, "_build", fail)
+    again = loader.open_or_build(Settings(data=(FIXTURE_DATA,), store_dir=tmp_path / "stores"))
+    assert again.path == large_store.path and again.info.triples == large_store.info.triples
+
+
+def test_counts_and_fragments_match_full_queries(large_store):
+    store = ox.Store.read_only(str(large_store.oxigraph_path))
+    info = large_store.info
+    entities = next(iter(store.query(
+        "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s ?p ?o FILTER(isIRI(?s)) }")))[0].value
+    assert info.entities == int(entities)
+    assert info.distinct_subjects == int(next(iter(store.query(
+        "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s ?p ?o }")))[0].value)
+
+
+@pytest.mark.parametrize("source", ["snapshot", "inputs"])
+def test_worker_switches_to_an_identical_in_memory_copy(large_store, source):
+    if source == "snapshot":
+        dumper.main(["dumper", str(large_store.path)])
+        sources = [[str(large_store.snapshot_path), "n-quads", None]]
+    else:
+        sources = [[f.path, f.format, Path(f.path).as_uri()] for f in large_store.info.files]
+    out = io.BytesIO()
+    worker = Worker({"store": str(large_store.oxigraph_path), "fragments": str(large_store.fragments_path),
+                     "prefixes": PREFIXES}, out)
+    query = {"op": "query", "text": "SELECT ?p (COUNT(*) AS ?n) { ?s ?p ?o } GROUP BY ?p ORDER BY ?p",
+             "format": "json", "form": "SELECT", "base_iri": None, "max_bytes": 1 << 24, "max_rows": 1000}
+
+    def answer() -> dict:
+        out.seek(0)
+        out.truncate()
+        worker.query(query)
+        out.seek(0)
+        frames = []
+        while (item := read_frame(out)) is not None:
+            frames.append(item)
+        assert [tag for tag, _ in frames][-1] == b"Z"
+        return json.loads(b"".join(payload for tag, payload in frames if tag == b"D"))
+
+    on_disk = answer()
+    worker.load_mirror(sources)
+    assert worker.in_memory
+    assert answer() == on_disk
+
+
+def test_boolean_settings_from_strings():
+    assert Settings().with_overrides({"in_memory": "false"}).in_memory is False
+    assert Settings().with_overrides({"access_log": "1"}).access_log is True
+    with pytest.raises(ConfigError):
+        Settings().with_overrides({"in_memory": "maybe"})
