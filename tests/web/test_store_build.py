@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from digiregion.config import ConfigError, Settings
 from digiregion.dumps import PREFIXES, read_manifest
 from digiregion.store import dumper, loader
-from digiregion.store.worker import Worker, read_frame
+from digiregion.store.worker import Worker, mirror_sources, read_frame
 
 from .conftest import FIXTURE_DATA
 
@@ -64,9 +63,8 @@ def test_counts_and_fragments_match_full_queries(large_store):
 def test_worker_switches_to_an_identical_in_memory_copy(large_store, source):
     if source == "snapshot":
         dumper.main(["dumper", str(large_store.path)])
-        sources = [[str(large_store.snapshot_path), "n-quads", None]]
-    else:
-        sources = [[f.path, f.format, Path(f.path).as_uri()] for f in large_store.info.files]
+    sources = mirror_sources(str(large_store.oxigraph_path), source)
+    assert len(sources) == (1 if source == "snapshot" else len(large_store.info.files))
     out = io.BytesIO()
     worker = Worker({"store": str(large_store.oxigraph_path), "fragments": str(large_store.fragments_path),
                      "prefixes": PREFIXES}, out)

@@ -29,7 +29,6 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from ..config import Settings
@@ -139,13 +138,11 @@ class EmbeddedStore(Store):
     def info(self) -> DatasetInfo:
         return self.built.info
 
-    def _mirror_sources(self) -> list[list[Any]] | None:
+    def _mirror_sources(self) -> str | None:
         """Where a worker fills its in-memory copy from: the snapshot, or else the store's own input files."""
         if not self.settings.in_memory:
             return None
-        if self.built.snapshot_path.is_file():
-            return [[str(self.built.snapshot_path), "n-quads", None]]
-        return [[f.path, f.format, Path(f.path).as_uri()] for f in self.info.files]
+        return "snapshot" if self.built.snapshot_path.is_file() else "inputs"
 
     async def start(self) -> None:
         self.dumps_ready = asyncio.Event()

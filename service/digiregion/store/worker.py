@@ -292,6 +292,20 @@ def _ntriples(ox: Any, triples: Iterable[Any]) -> str:
     return ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
 
 
+def mirror_sources(store: str, kind: str) -> list[list[Any]]:
+    """[path, format, base IRI] to load: the store folder's snapshot, or the input files it was built from.
+
+    Read here rather than passed on the command line (a long list of files would not fit into one argument).
+    """
+    from pathlib import Path
+
+    folder = Path(store).parent
+    if kind == "snapshot":
+        return [[str(folder / "snapshot.nq"), "n-quads", None]]
+    info = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
+    return [[f["path"], f["format"], Path(f["path"]).as_uri()] for f in info["files"]]
+
+
 def main(argv: list[str]) -> int:
     config = json.loads(argv[1])
     isolated = isolate_network() if config.get("isolate") else False
@@ -308,7 +322,8 @@ def main(argv: list[str]) -> int:
     if config.get("mirror"):
         import threading
 
-        threading.Thread(target=worker.load_mirror, args=(config["mirror"],), daemon=True).start()
+        sources = mirror_sources(config["store"], config["mirror"])
+        threading.Thread(target=worker.load_mirror, args=(sources,), daemon=True).start()
     while True:
         frame = read_frame(inp)
         if frame is None:

@@ -7,8 +7,11 @@ a restart with unchanged data reuses the persisted store and starts in about a s
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
@@ -25,11 +28,59 @@ console = Console(stderr=True)
 def build_store(settings: Settings):
     """Open or build the store for ``settings`` (the embedded backend; a remote one comes with issue 4)."""
     from ..store.embedded import EmbeddedStore
-    from ..store.loader import open_or_build
 
     if settings.store != "embedded":
         return _remote_store(settings)
     started = time.monotonic()
+    if not _store_exists(settings):
+        _build_in_child(settings)  # the serving process never holds the build's memory (~250 MB at 1M)
+    built = _build_with_progress(settings)  # after the child: opens the finished store
+    info = built.info
+    console.print(f"[green]Store bereit / store ready[/green]: {info.triples} Tripel/triples, "
+                  f"{len(info.files)} Dateien/files, {time.monotonic() - started:.1f} s ({built.path})")
+    return _federated(settings, EmbeddedStore(built, _backend_settings(settings)))
+
+
+def _store_exists(settings: Settings) -> bool:
+    from ..dataset import fingerprint, input_files
+    from ..store.loader import INFO_FILE, default_store_root
+
+    root = Path(settings.store_dir) if settings.store_dir else default_store_root()
+    return (root / fingerprint(input_files(settings.data_paths))[:24] / INFO_FILE).is_file()
+
+
+def _build_in_child(settings: Settings) -> None:
+    """Build the store in a forked child (same progress bar); the parent then opens the finished store.
+
+    RocksDB's and the parser's memory stay in the child and are returned to the system when it exits.
+    Input errors are reported by the child exactly as in-process, and the parent exits with its code.
+    """
+    if not hasattr(os, "fork"):
+        return
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 0
+        try:
+            _build_with_progress(settings)
+        except InputError as exc:
+            console.print(f"[red]Fehler / error[/red]: {exc}")
+            code = 2
+        except BaseException:  # reported; the parent stops with an error
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        sys.stderr.flush()
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(code if code > 0 else 1)
+
+
+def _build_with_progress(settings: Settings):
+    from ..store.loader import open_or_build
+
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   TimeRemainingColumn(), console=console, transient=True) as progress:
         def factory(total: int, label: str) -> Callable[[int], None] | None:
@@ -38,11 +89,7 @@ def build_store(settings: Settings):
             task = progress.add_task(label, total=total)
             return lambda n: progress.advance(task, n)
 
-        built = open_or_build(settings, progress_factory=lambda total, label: factory(total, label) or _noop)
-    info = built.info
-    console.print(f"[green]Store bereit / store ready[/green]: {info.triples} Tripel/triples, "
-                  f"{len(info.files)} Dateien/files, {time.monotonic() - started:.1f} s ({built.path})")
-    return _federated(settings, EmbeddedStore(built, _backend_settings(settings)))
+        return open_or_build(settings, progress_factory=lambda total, label: factory(total, label) or _noop)
 
 
 def _remote_store(settings: Settings):
