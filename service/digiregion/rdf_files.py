@@ -7,9 +7,12 @@ another.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyoxigraph as ox
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,30 @@ FORMATS: dict[str, RdfFormat] = {
 }
 
 RDF_SUFFIXES = frozenset(FORMATS)
+
+OXIGRAPH_FORMATS: dict[str, ox.RdfFormat] = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "n-triples": ox.RdfFormat.N_TRIPLES,
+    "n-quads": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+    "json-ld": ox.RdfFormat.JSON_LD,
+    "rdf-xml": ox.RdfFormat.RDF_XML,
+}
+"""pyoxigraph's parser for each format name of ``FORMATS``."""
+
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def has_doctype(path: Path) -> bool:
+    """Whether an XML file declares a DOCTYPE or ENTITY anywhere: entity expansion can burn minutes of
+    CPU from a few hundred bytes, so such RDF/XML is never parsed (the whole file is scanned in blocks)."""
+    tail = b""
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            if _DOCTYPE.search(tail + block):
+                return True
+            tail = block[-16:]
+    return False
 
 
 class InputError(Exception):

@@ -27,7 +27,6 @@ import logging
 import struct
 import sys
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -47,6 +46,7 @@ from .base import (
     StoreError,
 )
 from .loader import BuiltStore
+from .result_cache import ResultCache
 from .sparql_guard import check_query
 from .worker import frame
 
@@ -129,8 +129,7 @@ class EmbeddedStore(Store):
         self._dumper: asyncio.subprocess.Process | None = None
         self._idle: asyncio.Queue[_WorkerProcess] = asyncio.Queue()
         self._all: set[_WorkerProcess] = set()
-        self._cache: OrderedDict[tuple, tuple[str, bytes]] = OrderedDict()
-        self._cache_bytes = 0
+        self._cache = ResultCache(CACHE_ENTRY_BYTES, CACHE_TOTAL_BYTES)
         self._background: set[asyncio.Task] = set()
         self.isolated: bool | None = None
 
@@ -253,7 +252,6 @@ class EmbeddedStore(Store):
                tuple(request.named_graph_uris))
         cached = self._cache.get(key)
         if cached is not None:
-            self._cache.move_to_end(key)
             return QueryResult(cached[0], media_type, _once(cached[1]), complete=cached[1])
         timeout = request.timeout or settings.query_timeout
         deadline = time.monotonic() + timeout
@@ -279,7 +277,7 @@ class EmbeddedStore(Store):
             if tag == b"Z":
                 self._release(worker)
                 body = bytes(held)
-                self._remember(key, form, body)
+                self._cache.put(key, form, body)
                 return QueryResult(form, media_type, _once(body), complete=body)
             held += payload
             if len(held) >= HOLD_BYTES:
@@ -298,7 +296,7 @@ class EmbeddedStore(Store):
                 if tag == b"D":
                     if kept is not None:
                         size += len(payload)
-                        if size <= CACHE_ENTRY_BYTES:
+                        if size <= self._cache.entry_bytes:
                             kept.append(payload)
                         else:
                             kept = None
@@ -307,7 +305,7 @@ class EmbeddedStore(Store):
                     finished = True
                     self._release(worker)
                     if kept is not None:
-                        self._remember(key, form, b"".join(kept))
+                        self._cache.put(key, form, b"".join(kept))
                     return
                 elif tag == b"E":
                     finished = True
@@ -317,14 +315,6 @@ class EmbeddedStore(Store):
             if not finished and worker.process.returncode is None and worker in self._all:
                 self._replace(worker)  # client went away mid-stream: the worker is still writing
 
-    def _remember(self, key: tuple, form: str, body: bytes) -> None:
-        if len(body) > CACHE_ENTRY_BYTES:
-            return
-        self._cache[key] = (form, body)
-        self._cache_bytes += len(body)
-        while self._cache_bytes > CACHE_TOTAL_BYTES and self._cache:
-            _, (_, old) = self._cache.popitem(last=False)
-            self._cache_bytes -= len(old)
 
     # -- Linked Data -----------------------------------------------------------------------------------------
     async def describe(self, iri: str, *, incoming: bool = False) -> Description:

@@ -32,7 +32,7 @@ import pyoxigraph as ox
 
 from ..config import Settings
 from ..dataset import DatasetInfo, InputFile, Partition, fingerprint, input_files, utc_now
-from ..rdf_files import InputError
+from ..rdf_files import OXIGRAPH_FORMATS, InputError, has_doctype
 
 INFO_FILE = "dataset.json"
 OXIGRAPH_DIR = "oxigraph"
@@ -48,15 +48,6 @@ BULK_THRESHOLD = 1024 * 1024
 """Files from this size on go through bulk_load: at ~1M triples, one load() transaction per file stalled
 rocksdb for good (the build hung in a futex wait; measured with benchmarks/service_bench.py)."""
 
-_OX_FORMATS = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "n-triples": ox.RdfFormat.N_TRIPLES,
-    "n-quads": ox.RdfFormat.N_QUADS,
-    "trig": ox.RdfFormat.TRIG,
-    "json-ld": ox.RdfFormat.JSON_LD,
-    "rdf-xml": ox.RdfFormat.RDF_XML,
-}
-_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _POSITION = re.compile(r"(?:at|on line)\s+(\d+):(\d+)|line (\d+)")
 
 
@@ -212,7 +203,7 @@ class _CountingReader:
 
 def _load_file(store: ox.Store, item: InputFile, advance: Progress | None) -> None:
     path = Path(item.path)
-    fmt = _OX_FORMATS[item.format]
+    fmt = OXIGRAPH_FORMATS[item.format]
     if item.format == "rdf-xml":
         _refuse_doctype(path)
     try:
@@ -232,14 +223,10 @@ def _load_file(store: ox.Store, item: InputFile, advance: Progress | None) -> No
 
 def _refuse_doctype(path: Path) -> None:
     """RDF/XML with a DOCTYPE can define entities whose expansion burns minutes of CPU: never load it."""
-    tail = b""
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 16), b""):
-            if _DOCTYPE.search(tail + block):
-                raise InputError(
-                    "RDF/XML mit DOCTYPE/ENTITY wird aus Sicherheitsgründen nicht geladen / RDF/XML with a "
-                    "DOCTYPE or ENTITY declaration is refused for safety (entity expansion)", path)
-            tail = block[-16:]
+    if has_doctype(path):
+        raise InputError(
+            "RDF/XML mit DOCTYPE/ENTITY wird aus Sicherheitsgründen nicht geladen / RDF/XML with a "
+            "DOCTYPE or ENTITY declaration is refused for safety (entity expansion)", path)
 
 
 def _position(message: str) -> tuple[int | None, int | None]:

@@ -25,7 +25,6 @@ import hashlib
 import json
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,6 +40,7 @@ from .credentials import Credentials, refuse_userinfo
 from .deviations import empty_unknown_graphs, refuse_known_deviation
 from .engines import GENERIC, EngineProfile, detect
 from .remote_layout import EMPTY_GRAPH, FRAGMENT, MANIFEST, VERSION, meta_graph, sparql_iri
+from .result_cache import ResultCache
 from .sparql_client import Endpoint
 from .sparql_guard import check_query
 from .streaming import (
@@ -101,8 +101,7 @@ class RemoteStore(Store):
         concurrency = max(4, settings.workers * 4)
         self._executor = concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="sparql-remote")
         self._slots = asyncio.Semaphore(concurrency)
-        self._cache: OrderedDict[tuple, tuple[str, bytes]] = OrderedDict()
-        self._cache_bytes = 0
+        self._cache = ResultCache(CACHE_ENTRY_BYTES, CACHE_TOTAL_BYTES)
         self._info: DatasetInfo | None = None
         self._fingerprint: str | None = None
         self._next_check = 0.0
@@ -150,7 +149,6 @@ class RemoteStore(Store):
                 log.warning("Keine Dumps / no dumps: %s", exc.message)
         self._info, self._fingerprint, self.built = info, fingerprint, folder
         self._cache.clear()
-        self._cache_bytes = 0
 
     def _dump_folder(self, info: DatasetInfo) -> DumpFolder:
         from .loader import default_store_root
@@ -181,7 +179,6 @@ class RemoteStore(Store):
                tuple(request.named_graph_uris))
         cached = self._cache.get(key)
         if cached is not None:
-            self._cache.move_to_end(key)
             return QueryResult(cached[0], media_type, _once(cached[1]), complete=cached[1])
         if found.from_graphs or found.from_named_graphs:
             default_graphs: list[str] = []
@@ -207,7 +204,7 @@ class RemoteStore(Store):
                 raise payload
             if tag == "Z":
                 body = bytes(held)
-                self._remember(key, form, body)
+                self._cache.put(key, form, body)
                 return QueryResult(form, media_type, _once(body), complete=body)
             held += payload
             if len(held) >= HOLD_BYTES:
@@ -314,14 +311,6 @@ class RemoteStore(Store):
             f"verwenden oder die Dumps unter /dumps/ laden. / Result exceeds the limit ({mib:g} MiB or "
             f"{settings.max_result_rows} triples). Use LIMIT or download the dumps at /dumps/.")
 
-    def _remember(self, key: tuple, form: str, body: bytes) -> None:
-        if len(body) > CACHE_ENTRY_BYTES:
-            return
-        self._cache[key] = (form, body)
-        self._cache_bytes += len(body)
-        while self._cache_bytes > CACHE_TOTAL_BYTES and self._cache:
-            _, (_, old) = self._cache.popitem(last=False)
-            self._cache_bytes -= len(old)
 
     # -- blocking helpers (run in the executor) --------------------------------------------------------------
     async def _blocking(self, work, timeout: float):

@@ -14,20 +14,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..rdf_files import format_of
+from ..rdf_files import OXIGRAPH_FORMATS, format_of, has_doctype
 from .findings import Finding, Message, Severity
 
 MAX_FILE_BYTES = 1024 * 1024 * 1024
 """Files above this size are refused: an in-memory validation of several GB would swap, not help."""
-
-_OX_FORMATS = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "n-triples": ox.RdfFormat.N_TRIPLES,
-    "n-quads": ox.RdfFormat.N_QUADS,
-    "trig": ox.RdfFormat.TRIG,
-    "json-ld": ox.RdfFormat.JSON_LD,
-    "rdf-xml": ox.RdfFormat.RDF_XML,
-}
 
 _TRANSLATIONS = [
     (re.compile(r"The prefix (\S*) has not been declared"), "Das Präfix {0} ist nicht deklariert"),
@@ -100,10 +91,10 @@ def _load_one(store: ox.Store, loaded: LoadedFile, max_file_bytes: int) -> Findi
                           "Grenze mit --max-file-size ändern)",
                           f"file too large ({size / 2**20:.0f} MiB, at most {max_file_bytes / 2**20:.0f} MiB; "
                           "change the limit with --max-file-size)")
-        if rdf_format.name == "rdf-xml" and _has_doctype(path):
+        if rdf_format.name == "rdf-xml" and has_doctype(path):
             return _error(path, "RDF/XML mit DOCTYPE wird abgelehnt (Entity-Expansion)",
                           "RDF/XML with a DOCTYPE is refused (entity expansion)", code="syntax")
-        ox_format = _OX_FORMATS[rdf_format.name]
+        ox_format = OXIGRAPH_FORMATS[rdf_format.name]
         source = {"path": path}
         if _has_bom(path):  # editors on Windows write one; RDF parsers reject it, people should not have to care
             loaded.had_bom = True
@@ -135,11 +126,6 @@ def _has_bom(path: Path) -> bool:
     with open(path, "rb") as fh:
         return fh.read(3) == _BOM
 
-
-def _has_doctype(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        head = fh.read(65536)
-    return b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper()
 
 
 def _detail(message: str) -> str:
