@@ -89,6 +89,9 @@ IndexTreeMaps            = 64
 MaxMemPoolSize           = 200000000
 MaxQueryMem              = 2G
 VectorSize               = 1000
+; digiregion load switches graphs in one transaction (DROP + MOVE): at ~10^6 triples the
+; default after-image limit (50 MB) aborts it with SR325, so allow up to 2 GB (a 32-bit setting).
+TransactionAfterImageLimit = 2000000000
 MaxVectorSize            = 1000000
 AdjustVectorSize         = 0
 ThreadsPerQuery          = 2
