@@ -47,7 +47,7 @@ from .base import (
 )
 from .loader import BuiltStore
 from .result_cache import ResultCache
-from .sparql_guard import check_query
+from .sparql_guard import check_request
 from .worker import frame
 
 log = logging.getLogger("digiregion.store")
@@ -242,10 +242,7 @@ class EmbeddedStore(Store):
     # -- queries ---------------------------------------------------------------------------------------------
     async def query(self, request: QueryRequest) -> QueryResult:
         settings = self.settings
-        info = check_query(
-            request.text, base_iri=self.settings.base_iri, known_graphs=self.info.graphs,
-            allowed_services=settings.allowed_service_endpoints, max_length=settings.max_query_length,
-            default_graph_uris=request.default_graph_uris, named_graph_uris=request.named_graph_uris)
+        info = check_request(request, self.settings, self.info.graphs)
         form = info.form or "SELECT"
         media_type = RESULT_MEDIA_TYPES[request.result_format]
         key = (request.text, request.result_format, tuple(request.default_graph_uris),

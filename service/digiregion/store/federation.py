@@ -39,7 +39,7 @@ from ..dataset import DatasetInfo
 from .base import Description, QueryRefused, QueryRequest, QueryResult, ResultTooLarge, Store, StoreError
 from .credentials import Credentials
 from .sparql_client import Endpoint, EngineUnavailable
-from .sparql_guard import Token, check_query, scan
+from .sparql_guard import Token, check_request, scan
 from .streaming import EngineReader
 
 FEDERATION_BYTES = 8 * 1024 * 1024
@@ -97,10 +97,7 @@ class FederatingStore(Store):
 
     async def query(self, request: QueryRequest) -> QueryResult:
         settings = self.settings
-        found = check_query(
-            request.text, base_iri=settings.base_iri, known_graphs=self.info.graphs,
-            allowed_services=settings.allowed_service_endpoints, max_length=settings.max_query_length,
-            default_graph_uris=request.default_graph_uris, named_graph_uris=request.named_graph_uris)
+        found = check_request(request, self.settings, self.info.graphs)
         if not found.services:
             return await self.inner.query(request)
         timeout = request.timeout or settings.query_timeout

@@ -42,7 +42,7 @@ from .engines import GENERIC, EngineProfile, detect
 from .remote_layout import EMPTY_GRAPH, FRAGMENT, MANIFEST, VERSION, meta_graph, sparql_iri
 from .result_cache import ResultCache
 from .sparql_client import Endpoint
-from .sparql_guard import check_query
+from .sparql_guard import check_request
 from .streaming import (
     RDF_FORMATS,
     RESULTS_FORMATS,
@@ -168,10 +168,7 @@ class RemoteStore(Store):
     # -- queries ---------------------------------------------------------------------------------------------
     async def query(self, request: QueryRequest) -> QueryResult:
         settings = self.settings
-        found = check_query(
-            request.text, base_iri=settings.base_iri, known_graphs=self.info.graphs,
-            allowed_services=settings.allowed_service_endpoints, max_length=settings.max_query_length,
-            default_graph_uris=request.default_graph_uris, named_graph_uris=request.named_graph_uris)
+        found = check_request(request, self.settings, self.info.graphs)
         refuse_known_deviation(self.profile.deviations, request.text)
         form = found.form or "SELECT"
         media_type = MEDIA_TYPES[request.result_format]

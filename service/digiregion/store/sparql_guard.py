@@ -21,9 +21,14 @@ import functools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from .base import QueryRefused, QuerySyntaxError, UnknownGraph
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from .base import QueryRequest
 
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
 UPDATE_KEYWORDS = frozenset(
@@ -199,3 +204,11 @@ def check_query(text: str, *, base_iri: str | None, known_graphs: Collection[str
             "Keine SPARQL-Abfrage gefunden (SELECT, CONSTRUCT, DESCRIBE oder ASK erwartet). / "
             "No SPARQL query found (expected SELECT, CONSTRUCT, DESCRIBE or ASK).")
     return info
+
+
+def check_request(request: QueryRequest, settings: Settings, known_graphs: Collection[str]) -> QueryInfo:
+    """``check_query`` with the service's own limits: the one call every store makes before executing."""
+    return check_query(
+        request.text, base_iri=settings.base_iri, known_graphs=known_graphs,
+        allowed_services=settings.allowed_service_endpoints, max_length=settings.max_query_length,
+        default_graph_uris=request.default_graph_uris, named_graph_uris=request.named_graph_uris)
