@@ -32,7 +32,6 @@ import math
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -47,9 +46,8 @@ from bench_queries import (
     load_mix,
     params_from_rows,
     parse_answer,
-    variant,
 )
-from service_bench import OUT, _answer_report, answered, answers_for, log, machine, prepare_data, summary
+from service_bench import OUT, _answer_report, answered, answers_for, log, machine, prepare_data, sequential
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDER = ("digiregion", "digiregion-virtuoso", "virtuoso", "oxigraph", "rdflib-endpoint")
@@ -60,26 +58,9 @@ TARGET_RATIO = 1.3
 
 def cold_latency(engine: Engine, mix: list[Query], skip: dict[str, str], params: dict[str, list[str]],
                  reps: int, budget: float, timeout: float) -> dict[str, dict[str, object]]:
-    """Sequential cold p50/p95 per query: at most ``reps`` distinct texts and ``budget`` s per query."""
-    client = Client(engine.url, engine.params, timeout + 5)
-    results: dict[str, dict[str, object]] = {}
-    try:
-        for query in mix:
-            if query.key in skip:
-                results[query.key] = {"skipped": skip[query.key]}
-                continue
-            samples, statuses = [], []
-            began = time.monotonic()
-            for n in range(1, reps + 1):
-                status, seconds, _ = client.query(variant(query, n, params), query.accept)
-                samples.append(seconds)
-                statuses.append(status)
-                if status in ("timeout", "error") or time.monotonic() - began > budget:
-                    break
-            results[query.key] = summary(samples, statuses)
-    finally:
-        client.close()
-    return results
+    """Sequential cold p50/p95 per query (the service benchmark's loop, cold texts only)."""
+    found = sequential(engine, mix, skip, params, reps, budget, timeout, kinds=("cold",))
+    return {key: entry.get("cold", entry) for key, entry in found.items()}
 
 
 def run_engine(name: str, files: Path, work: Path, args: argparse.Namespace, mix: list[Query],

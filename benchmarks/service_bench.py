@@ -115,7 +115,10 @@ def summary(samples: list[float], statuses: list[str]) -> dict[str, object]:
 
 
 def sequential(engine: Engine, mix: list[Query], skip: dict[str, str], params: dict[str, list[str]],
-               reps: int, budget: float, timeout: float) -> dict[str, dict[str, object]]:
+               reps: int, budget: float, timeout: float,
+               kinds: tuple[str, ...] = ("cold", "repeated")) -> dict[str, dict[str, object]]:
+    """Sequential p50/p95 per query and kind: at most ``reps`` texts and ``budget`` s per query and kind
+    (cold = distinct texts, repeated = the identical text)."""
     client = Client(engine.url, engine.params, timeout + 5)
     results: dict[str, dict[str, object]] = {}
     try:
@@ -124,7 +127,7 @@ def sequential(engine: Engine, mix: list[Query], skip: dict[str, str], params: d
                 results[query.key] = {"skipped": skip[query.key]}
                 continue
             entry: dict[str, object] = {}
-            for kind in ("cold", "repeated"):
+            for kind in kinds:
                 samples, statuses = [], []
                 began = time.monotonic()
                 for n in range(1, reps + 1):
