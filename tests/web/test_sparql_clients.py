@@ -13,6 +13,7 @@ import csv
 import io
 import json
 
+import pyoxigraph
 import rdflib
 import rdflib.compare
 from rdflib import XSD, Literal, URIRef
@@ -155,3 +156,30 @@ def test_malformed_query_reports_line_and_column(served):
     assert response.status_code == 400
     assert "Syntaxfehler" in response.text and "syntax error" in response.text
     assert "2:" in response.text or "3:" in response.text
+
+
+def test_alternative_paths_have_bag_semantics(served):
+    """SPARQL 1.1 §18.4: ``p|q`` is a union of multisets, so ``p|p`` yields every match twice.
+
+    The embedded engine deduplicates alternatives; the store rewrites them (store/alternative_paths.py).
+    """
+    def count(pattern: str) -> int:
+        query = f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}"
+        return int(_wrapper(served, query, JSON).convert()["results"]["bindings"][0]["n"]["value"])
+
+    rdf_type = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+    single = count(f"?s {rdf_type} ?t")
+    assert single > 0
+    assert count(f"?s ({rdf_type}|{rdf_type}) ?t") == 2 * single
+    assert count(f"?s a ?t ; {rdf_type}|a ?t") == 2 * single
+
+
+def test_syntax_error_in_a_rewritten_query_names_the_clients_own_position(served):
+    query = "SELECT * {\n ?s a|a ?t ;\n ?p ?o ?oops\n}"
+    try:
+        pyoxigraph.Store().query(query)
+    except SyntaxError as exc:
+        own_message = str(exc)  # the engine's message for the text as the client wrote it
+    response = served.get("/sparql", params={"query": query})
+    assert response.status_code == 400
+    assert own_message in response.text

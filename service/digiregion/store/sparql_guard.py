@@ -46,6 +46,7 @@ _TOKEN = re.compile(
   | (?P<bnode>_:[A-Za-z0-9_\-.\u00B7-\uFFFF]*)
   | (?P<pname>(?:[A-Za-z\u00C0-\uFFFF][A-Za-z0-9_\-.\u00B7-\uFFFF]*)?:(?:[A-Za-z0-9_\-:%.\u00B7-\uFFFF]|\\.)*)
   | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<number>[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.[0-9]*[eE][+-]?[0-9]+|[0-9]+(?:[eE][+-]?[0-9]+)?)
   | (?P<other>.)
     """,
     re.VERBOSE | re.DOTALL,
