@@ -33,6 +33,7 @@ from typing import Any
 from ..config import Settings
 from ..dataset import DatasetInfo
 from ..dumps import PREFIXES
+from . import alternative_paths
 from .base import (
     Description,
     QueryRefused,
@@ -252,10 +253,12 @@ class EmbeddedStore(Store):
             return QueryResult(cached[0], media_type, _once(cached[1]), complete=cached[1])
         timeout = request.timeout or settings.query_timeout
         deadline = time.monotonic() + timeout
+        text = alternative_paths.rewrite(request.text)  # bag semantics for p|q (the engine dedups)
         worker = await self._acquire(deadline)
         try:
             await worker.send({
-                "op": "query", "text": request.text, "format": request.result_format, "form": form,
+                "op": "query", "text": text, "original": request.text if text != request.text else None,
+                "format": request.result_format, "form": form,
                 "base_iri": settings.base_iri, "default_graph_uris": list(request.default_graph_uris),
                 "named_graph_uris": list(request.named_graph_uris),
                 "max_bytes": settings.max_result_bytes, "max_rows": settings.max_result_rows,

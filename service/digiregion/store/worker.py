@@ -198,7 +198,7 @@ class Worker:
             kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
         try:
-            result = self.store.query(request["text"], **kwargs)
+            result = self._run(request, kwargs)
         except SyntaxError as exc:
             self.error("syntax-error", str(exc))
             return
@@ -225,6 +225,20 @@ class Worker:
                 self.error("store-error", str(exc))
             return
         sink.finish(frame(b"Z", b""))
+
+    def _run(self, request: dict[str, Any], kwargs: dict[str, Any]) -> Any:
+        """Execute the rewritten text (``alternative_paths``); the client's own text decides every error.
+
+        If the rewrite does not parse, the original runs as written: a rewrite never turns a valid
+        query into an error, and syntax errors name the client's own line and column.
+        """
+        text, original = request["text"], request.get("original")
+        if original is None:
+            return self.store.query(text, **kwargs)
+        try:
+            return self.store.query(text, **kwargs)
+        except SyntaxError:
+            return self.store.query(original, **kwargs)
 
     # -- Linked Data -------------------------------------------------------------------------------------------
     def describe(self, request: dict[str, Any]) -> None:
