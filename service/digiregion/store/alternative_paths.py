@@ -33,10 +33,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .sparql_guard import Token, scan
+from .query_tokens import OPENERS, keyword, punct, skip_balanced, source, split, tokens, where_group
+from .sparql_guard import Token
 
-OPENERS = {"(": ")", "[": "]", "{": "}"}
-CLOSERS = frozenset(OPENERS.values())
 GROUP_KEYWORDS = frozenset(
     {"OPTIONAL", "MINUS", "GRAPH", "SERVICE", "FILTER", "BIND", "VALUES", "UNION"})
 MODIFIERS = frozenset("?*+")
@@ -57,11 +56,11 @@ def rewrite(text: str) -> str:
     """The query with every rewritable top-level alternative path turned into a ``UNION``."""
     if "|" not in text:
         return text
-    tokens = _tokens(text)
-    if not _has_alternative(tokens):
+    toks = tokens(text)
+    if not _has_alternative(toks):
         return text
     try:
-        edits = _Walker(text, tokens).edits()
+        edits = _Walker(text, toks).edits()
     except (_Unsupported, IndexError):
         return text
     for edit in sorted(edits, key=lambda e: e.start, reverse=True):
@@ -69,53 +68,17 @@ def rewrite(text: str) -> str:
     return text
 
 
-def _tokens(text: str) -> list[Token]:
-    """The guard's tokens, with a statement's final ``.`` split off a prefixed name (``dr:Project.``)."""
-    out: list[Token] = []
-    for token in scan(text):
-        if token.kind == "pname" and token.value.endswith(".") and not token.value.endswith("\\."):
-            name = token.value.rstrip(".")
-            cut = token.start + len(name)
-            out.append(Token("pname", name, token.start, cut))
-            out.extend(Token("other", ".", cut + n, cut + n + 1) for n in range(len(token.value) - len(name)))
-        else:
-            out.append(token)
-    return out
-
-
-def _is(token: Token, value: str) -> bool:
-    return token.kind == "other" and token.value == value
-
-
-def _keyword(token: Token) -> str:
-    return token.value.upper() if token.kind == "word" else ""
-
-
-def _has_alternative(tokens: list[Token]) -> bool:
+def _has_alternative(toks: list[Token]) -> bool:
     """A ``|`` that is not half of the ``||`` operator."""
-    for n, token in enumerate(tokens):
-        if _is(token, "|"):
-            before = tokens[n - 1] if n else None
-            after = tokens[n + 1] if n + 1 < len(tokens) else None
-            glued = (before is not None and _is(before, "|") and before.end == token.start) or (
-                after is not None and _is(after, "|") and after.start == token.end)
+    for n, token in enumerate(toks):
+        if punct(token, "|"):
+            before = toks[n - 1] if n else None
+            after = toks[n + 1] if n + 1 < len(toks) else None
+            glued = (before is not None and punct(before, "|") and before.end == token.start) or (
+                after is not None and punct(after, "|") and after.start == token.end)
             if not glued:
                 return True
     return False
-
-
-def _skip_balanced(tokens: list[Token], i: int) -> int:
-    """Index after the bracket that closes ``tokens[i]``."""
-    depth = 0
-    while True:
-        value = tokens[i].value if tokens[i].kind == "other" else ""
-        if value in OPENERS:
-            depth += 1
-        elif value in CLOSERS:
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
 
 
 class _Walker:
@@ -127,51 +90,40 @@ class _Walker:
         self.found: list[_Edit] = []
 
     def edits(self) -> list[_Edit]:
-        tokens = self.tokens
-        i = 0
-        form = ""
-        while i < len(tokens) and not form:
-            word = _keyword(tokens[i])
-            if word in ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK"):
-                form = word
-            i += 1
-        if form in ("", "ASK"):
-            return []
-        if form == "CONSTRUCT" and i < len(tokens) and _is(tokens[i], "{"):
-            i = _skip_balanced(tokens, i)  # the template holds no paths
-        while i < len(tokens) and not _is(tokens[i], "{"):
-            i = _skip_balanced(tokens, i) if _is(tokens[i], "(") else i + 1
-        if i < len(tokens):
-            self.group(i)
+        form, start = where_group(self.tokens)
+        if form != "ASK" and start is not None:
+            self.group(start)
         return self.found
 
     def group(self, i: int) -> int:
         """Walk the group opened at ``tokens[i]``; return the index after its closing brace."""
         tokens = self.tokens
         i += 1
-        if _keyword(tokens[i]) == "SELECT":
+        if keyword(tokens[i]) == "SELECT":
             return self.subquery(i)
-        while not _is(tokens[i], "}"):
+        while not punct(tokens[i], "}"):
             token = tokens[i]
-            word = _keyword(token)
-            if _is(token, "{"):
+            word = keyword(token)
+            if punct(token, "{"):
                 i = self.group(i)
-            elif word in ("OPTIONAL", "MINUS", "UNION"):
+            elif word == "MINUS":  # which rows MINUS removes does not depend on multiplicity
+                i = skip_balanced(tokens, i + 1)
+            elif word in ("OPTIONAL", "UNION"):
                 i += 1
             elif word == "GRAPH":
                 i += 2
             elif word == "SERVICE":
-                i += 3 if _keyword(tokens[i + 1]) == "SILENT" else 2
-                i = _skip_balanced(tokens, i)
+                i += 3 if keyword(tokens[i + 1]) == "SILENT" else 2
+                i = skip_balanced(tokens, i)
             elif word == "FILTER":
                 i = self.skip_constraint(i + 1)
             elif word == "BIND":
-                i = _skip_balanced(tokens, i + 1)
+                i = skip_balanced(tokens, i + 1)
             elif word == "VALUES":
                 i += 1
-                i = _skip_balanced(tokens, i) if _is(tokens[i], "(") else i + 1
-                i = _skip_balanced(tokens, i)
-            elif _is(token, "."):
+                i = skip_balanced(tokens, i) if punct(tokens[i], "(") else i + 1
+                i = skip_balanced(tokens, i)
+            elif punct(token, "."):
                 i += 1
             else:
                 i = self.statement(i)
@@ -180,25 +132,25 @@ class _Walker:
     def subquery(self, i: int) -> int:
         """``{ SELECT … WHERE { … } modifiers }``: walk the inner WHERE group, skip the rest."""
         tokens = self.tokens
-        while not _is(tokens[i], "{"):
-            i = _skip_balanced(tokens, i) if _is(tokens[i], "(") else i + 1
+        while not punct(tokens[i], "{"):
+            i = skip_balanced(tokens, i) if punct(tokens[i], "(") else i + 1
         i = self.group(i)
-        while not _is(tokens[i], "}"):
-            i = _skip_balanced(tokens, i) if tokens[i].value in OPENERS and tokens[i].kind == "other" else i + 1
+        while not punct(tokens[i], "}"):
+            i = skip_balanced(tokens, i) if tokens[i].value in OPENERS and tokens[i].kind == "other" else i + 1
         return i + 1
 
     def skip_constraint(self, i: int) -> int:
         """Skip a FILTER's constraint; EXISTS groups inside are left as written on purpose."""
         tokens = self.tokens
-        word = _keyword(tokens[i])
+        word = keyword(tokens[i])
         if word == "NOT":
             i += 1
-            word = _keyword(tokens[i])
+            word = keyword(tokens[i])
         if word == "EXISTS":
-            return _skip_balanced(tokens, i + 1)
-        if _is(tokens[i], "("):
-            return _skip_balanced(tokens, i)
-        return _skip_balanced(tokens, i + 1)  # a function call: name, then its argument list
+            return skip_balanced(tokens, i + 1)
+        if punct(tokens[i], "("):
+            return skip_balanced(tokens, i)
+        return skip_balanced(tokens, i + 1)  # a function call: name, then its argument list
 
     def statement(self, i: int) -> int:
         """One ``subject predicate-object-list``; rewritten if it holds a top-level alternative."""
@@ -207,9 +159,9 @@ class _Walker:
         while end < len(tokens):
             token = tokens[end]
             if token.kind == "other" and token.value in ("(", "["):
-                end = _skip_balanced(tokens, end)
+                end = skip_balanced(tokens, end)
                 continue
-            if _is(token, ".") or _is(token, "}") or _is(token, "{") or _keyword(token) in GROUP_KEYWORDS:
+            if punct(token, ".") or punct(token, "}") or punct(token, "{") or keyword(token) in GROUP_KEYWORDS:
                 break
             end += 1
         try:
@@ -223,50 +175,31 @@ class _Walker:
         return end
 
     def rewritten_statement(self, part: list[Token]) -> str | None:
-        if not any(_is(t, "|") for t in part):
+        if not any(punct(t, "|") for t in part):
             return None
         subject = part[0]
         if subject.kind not in ("var", "iri", "pname"):
             raise _Unsupported
         kept: list[str] = []
         unions: list[str] = []
-        for entry in _split(part[1:], ";"):
+        for entry in split(part[1:], ";"):
             if not entry:
                 continue
             verb_end = _Path(entry).verb_end()
             alternatives = _alternatives(entry[:verb_end])
             if alternatives is None:
-                kept.append(self.span(entry))
+                kept.append(source(entry))
                 continue
-            for obj in _split(entry[verb_end:], ","):
+            for obj in split(entry[verb_end:], ","):
                 if not obj or any(t.kind == "bnode" or (t.kind == "other" and t.value in OPENERS) for t in obj):
                     raise _Unsupported
-                branches = [f"{{ {subject.value} {self.span(alt)} {self.span(obj)} }}" for alt in alternatives]
+                branches = [f"{{ {subject.value} {source(alt)} {source(obj)} }}" for alt in alternatives]
                 unions.append(" UNION ".join(branches))
         if not unions:
             return None
         head = [f"{subject.value} {' ; '.join(kept)} ."] if kept else []
         return " ".join(head + unions)
 
-    def span(self, part: list[Token]) -> str:
-        return self.text[part[0].start:part[-1].end]
-
-
-def _split(part: list[Token], separator: str) -> list[list[Token]]:
-    """Split at ``separator`` outside brackets."""
-    pieces: list[list[Token]] = [[]]
-    depth = 0
-    for token in part:
-        value = token.value if token.kind == "other" else ""
-        if value in OPENERS:
-            depth += 1
-        elif value in CLOSERS:
-            depth -= 1
-        if depth == 0 and value == separator:
-            pieces.append([])
-        else:
-            pieces[-1].append(token)
-    return pieces
 
 
 class _Path:
@@ -285,28 +218,28 @@ class _Path:
 
     def alternative(self, i: int) -> int:
         i = self.sequence(i)
-        while i < len(self.tokens) and _is(self.tokens[i], "|"):
+        while i < len(self.tokens) and punct(self.tokens[i], "|"):
             i = self.sequence(i + 1)
         return i
 
     def sequence(self, i: int) -> int:
         i = self.element(i)
-        while i < len(self.tokens) and _is(self.tokens[i], "/"):
+        while i < len(self.tokens) and punct(self.tokens[i], "/"):
             i = self.element(i + 1)
         return i
 
     def element(self, i: int) -> int:
         tokens = self.tokens
-        if _is(tokens[i], "^"):
+        if punct(tokens[i], "^"):
             i += 1
         token = tokens[i]
         if token.kind in ("iri", "pname") or (token.kind == "word" and token.value == "a"):
             i += 1
-        elif _is(token, "!"):
-            i = _skip_balanced(tokens, i + 1) if _is(tokens[i + 1], "(") else self.element(i + 1)
-        elif _is(token, "("):
+        elif punct(token, "!"):
+            i = skip_balanced(tokens, i + 1) if punct(tokens[i + 1], "(") else self.element(i + 1)
+        elif punct(token, "("):
             i = self.alternative(i + 1)
-            if not _is(tokens[i], ")"):
+            if not punct(tokens[i], ")"):
                 raise _Unsupported
             i += 1
         else:
@@ -318,9 +251,9 @@ class _Path:
 
 def _alternatives(verb: list[Token]) -> list[list[Token]] | None:
     """The flattened top-level alternatives of a verb, or None if the verb is not an alternative."""
-    while _is(verb[0], "(") and _skip_balanced(verb, 0) == len(verb):
+    while punct(verb[0], "(") and skip_balanced(verb, 0) == len(verb):
         verb = verb[1:-1]
-    parts = _split(verb, "|")
+    parts = split(verb, "|")
     if len(parts) < 2:
         return None
     flat: list[list[Token]] = []
