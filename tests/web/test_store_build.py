@@ -15,7 +15,7 @@ import pytest
 from digiregion.config import ConfigError, Settings
 from digiregion.dumps import PREFIXES, read_manifest
 from digiregion.store import dumper, loader
-from digiregion.store.worker import Worker, mirror_sources, read_frame
+from digiregion.store.worker import HeapTrimmer, Worker, mirror_sources, read_frame
 
 from .conftest import FIXTURE_DATA
 
@@ -65,6 +65,7 @@ def test_worker_switches_to_an_identical_in_memory_copy(large_store, source):
         dumper.main(["dumper", str(large_store.path)])
     sources = mirror_sources(str(large_store.oxigraph_path), source)
     assert len(sources) == (1 if source == "snapshot" else len(large_store.info.files))
+    assert all(s.lenient == (source == "snapshot") for s in sources)  # only the store's own dump skips checks
     out = io.BytesIO()
     worker = Worker({"store": str(large_store.oxigraph_path), "fragments": str(large_store.fragments_path),
                      "prefixes": PREFIXES}, out)
@@ -86,6 +87,21 @@ def test_worker_switches_to_an_identical_in_memory_copy(large_store, source):
     worker.load_mirror(sources)
     assert worker.in_memory
     assert answer() == on_disk
+
+
+def test_heap_trimmer_trims_only_after_the_worker_grew():
+    levels = iter([100, 120, 300, 150, 140, 200, 210, 160])
+    trims: list[int] = []
+    trimmer = HeapTrimmer(slack=64, trim=trims.append, resident=lambda: next(levels))  # baseline 100
+    trimmer.after_request()  # 120: within the slack
+    assert trims == []
+    trimmer.after_request()  # 300: trimmed, 150 stays in use
+    assert trims == [0]
+    trimmer.after_request()  # 140: the level drops
+    trimmer.after_request()  # 200: within 140 + 64
+    assert trims == [0]
+    trimmer.after_request()  # 210: past it
+    assert trims == [0, 0]
 
 
 def test_boolean_settings_from_strings():

@@ -56,7 +56,7 @@ log = logging.getLogger("digiregion.store")
 HOLD_BYTES = 1024 * 1024
 CACHE_ENTRY_BYTES = 16 * 1024 * 1024
 """Streamed results up to this size are cached too once they completed (dashboards re-run big SELECTs)."""
-CACHE_TOTAL_BYTES = 128 * 1024 * 1024
+CACHE_TOTAL_BYTES = 64 * 1024 * 1024
 _HEADER = struct.Struct(">cI")
 
 RESULT_MEDIA_TYPES = {
