@@ -1,26 +1,34 @@
 #!/usr/bin/env python3
-"""Scaling benchmark (issue 4): how start-up, latency and memory of each engine grow with the data size.
+"""Scaling benchmark (issue 4): how start-up, latency, throughput and memory of each engine grow with the data size.
 
-    /tmp/venv/bin/python benchmarks/scaling_bench.py --sizes 100000,1000000      # ~10 min on 2 cores
+    /tmp/venv/bin/python benchmarks/scaling_bench.py --sizes 100000,1000000      # ~20 min on 2 cores
     /tmp/venv/bin/python benchmarks/scaling_bench.py --sizes 100000,1000000,10000000   # 10^7 only when asked
 
 For every size (``benchmarks/generate.py --triples N`` with the Lippe base IRI, plus the ontology — the same
 files as ``service_bench.py``) the engines run ONE AT A TIME, each stopped before the next starts, so no two
-servers share the two cores: digiregion embedded (the reference, first), digiregion → Virtuoso, Virtuoso 7,
-the Oxigraph server, and rdflib-endpoint at the smallest size only. Per engine:
+servers share the two cores: digiregion embedded (the reference, first), digiregion → Virtuoso, the Oxigraph
+server, Virtuoso 7, and rdflib-endpoint at the smallest size only. The orchestration is
+``service_bench.run_engines`` (shared with the service benchmark):
 
-1. load + start-up time (until the endpoint answers; details such as the load step in the JSON);
-2. answers first: every query of ``query_mix/`` once, rows compared with the embedded reference
-   (``bench_queries.compare``);
-3. sequential latency of *cold* queries (distinct texts, ``bench_queries.variant``): p50 / p95 over at most
-   ``--reps`` runs and ``--budget`` seconds per query; queries without an answer in step 2 are skipped;
-4. peak RSS of the server process trees over the engine's whole life (digiregion → Virtuoso: both trees).
+1. *answers*, per engine alone: load + start-up time (until the endpoint answers; details such as the load
+   step in the JSON), every query of ``query_mix/`` once, stop; the stored rows are compared with the
+   embedded reference (``bench_queries.compare``) once all engines have run;
+2. *measurement*, per engine alone: restart over what step 1 built (timed), every answered query once more
+   (warm-up; rows compared with its own step-1 rows), a bounded wait until the engine and the machine are
+   idle (load average recorded), sequential latency of *cold* queries (distinct texts,
+   ``bench_queries.variant``: p50 / p95 over at most ``--reps`` runs and ``--budget`` seconds per query;
+   queries without an answer in step 1 skipped), then throughput of ``--clients`` concurrent clients over
+   ``--throughput-seconds`` (cold texts; the mix = the queries every main engine answered, stress query 11
+   never; ``service_bench.throughput``), stop;
+3. rdflib-endpoint (in memory, nothing to restart) in one phase, alone, afterwards;
+4. peak RSS of the server process trees over both phases (digiregion → Virtuoso: both trees).
 
 Derived: the geometric mean of the cold p50 over the queries every main engine of that size answered, and
 the ratio "digiregion → Virtuoso ÷ Virtuoso" (geometric mean of the per-query p50 ratios; issue target
-≤ 1.3×). Writes ``benchmarks/out/scaling-<timestamp>.json``, the log-log plot ``benchmarks/scaling.png``
-(``--png``) and prints a markdown table. A measurement, not a test: no timed assertions; every loop is
-bounded in count and time; every query has a timeout; every server is stopped in ``finally``.
+≤ 1.3×). Writes ``benchmarks/out/scaling-<timestamp>.json`` and ``.md`` (+ ``scaling-latest.md``), the
+log-log plot ``benchmarks/scaling.png`` (``--png``) and prints the summary table. A measurement, not a test:
+no timed assertions; every loop is bounded in count and time; every query has a timeout; every server is
+stopped in ``finally``.
 """
 
 from __future__ import annotations
@@ -29,86 +37,44 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_engines import ENGINES, Engine
-from bench_queries import (
-    PARAMS_QUERY,
-    SELECT_ACCEPT,
-    Answer,
-    Client,
-    Query,
-    load_mix,
-    params_from_rows,
-    parse_answer,
+from bench_engines import loadavg
+from bench_queries import load_mix
+from service_bench import (
+    ORDER,
+    OUT,
+    Plan,
+    add_common_arguments,
+    conditions,
+    fmt_rss,
+    fmt_throughput,
+    kinds_of,
+    log,
+    machine,
+    prepare_data,
+    quiet_settings,
+    run_engines,
+    startup_text,
+    verdict,
+    write_report,
 )
-from service_bench import OUT, _answer_report, answered, answers_for, log, machine, prepare_data, sequential
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ("digiregion", "digiregion-virtuoso", "virtuoso", "oxigraph", "rdflib-endpoint")
-MAIN = ("digiregion", "digiregion-virtuoso", "virtuoso", "oxigraph")
+MAIN = ("digiregion", "digiregion-virtuoso", "oxigraph", "virtuoso")
 REMOTE, DIRECT = "digiregion-virtuoso", "virtuoso"
 TARGET_RATIO = 1.3
 
 
-def cold_latency(engine: Engine, mix: list[Query], skip: dict[str, str], params: dict[str, list[str]],
-                 reps: int, budget: float, timeout: float) -> dict[str, dict[str, object]]:
-    """Sequential cold p50/p95 per query (the service benchmark's loop, cold texts only)."""
-    found = sequential(engine, mix, skip, params, reps, budget, timeout, kinds=("cold",))
-    return {key: entry.get("cold", entry) for key, entry in found.items()}
-
-
-def run_engine(name: str, files: Path, work: Path, args: argparse.Namespace, mix: list[Query],
-               reference: dict[str, Answer], params: dict[str, list[str]]) -> tuple[dict[str, object],
-                                                                                   dict[str, Answer]]:
-    """Start ``name``, check its answers, measure cold latency, stop it (always). Returns (entry, answers)."""
-    start_timeout = args.rdflib_start_timeout if name == "rdflib-endpoint" else args.start_timeout
-    engine = ENGINES[name](start_timeout, args.timeout)
-    entry: dict[str, object] = {"label": engine.label}
-    answers: dict[str, Answer] = {}
-    try:
-        entry["version"] = engine.version()
-    except (OSError, subprocess.SubprocessError) as exc:
-        entry["version"] = f"? ({type(exc).__name__})"
-    log(f"starting {name}")
-    (work / name).mkdir(parents=True, exist_ok=True)
-    try:
-        try:
-            entry["startup_s"] = round(engine.start(files, work / name), 2)
-            entry.update(engine.details)
-        except TimeoutError:
-            entry["startup_error"] = f"did not start/answer within {start_timeout:g} s"
-        except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
-            entry["startup_error"] = f"{type(exc).__name__}: {exc}"[:500]
-        log(f"  {name}: start-up {entry.get('startup_s', entry.get('startup_error'))}")
-        if "startup_s" in entry:
-            answers = answers_for(engine, mix, args.timeout, give_up_after=2 if name == "rdflib-endpoint" else 0)
-            if name == "digiregion":
-                reference = answers
-                client = Client(engine.url, {}, args.timeout)
-                status, _, body = client.query(PARAMS_QUERY, SELECT_ACCEPT)
-                client.close()
-                if status == "200":
-                    params.update(params_from_rows(parse_answer(Query("00", "params", PARAMS_QUERY, "SELECT"),
-                                                                status, 0, body).rows))
-            entry["answers"] = _answer_report(mix, reference, answers, args.timeout)
-            skip = {q.key: f"no answer in the first round ({answers[q.key].status})"
-                    for q in mix if not answered(answers[q.key], args.timeout)}
-            reps = max(1, args.reps // 2) if name == "rdflib-endpoint" else args.reps
-            log(f"measuring {name} (sequential cold, ≤ {reps} reps, ≤ {args.budget:g} s per query)")
-            entry["latency"] = cold_latency(engine, mix, skip, params, reps, args.budget, args.timeout)
-    finally:
-        log(f"stopping {name}")
-        try:
-            engine.stop()
-        finally:
-            entry["peak_rss_mb"] = round(engine.peak_rss() / 2**20, 1)
-    return entry, answers
+def flatten_latency(entries: dict[str, dict[str, object]]) -> None:
+    """``{query: {"cold": summary}}`` → ``{query: summary}`` (this benchmark measures cold texts only; the
+    flat form is what earlier scaling JSON files hold, so ``--from-json`` can combine old and new runs)."""
+    for entry in entries.values():
+        if "latency" in entry:
+            entry["latency"] = {key: found.get("cold", found) for key, found in entry["latency"].items()}
 
 
 def geo_mean(values: list[float]) -> float | None:
@@ -143,43 +109,18 @@ def derive(size_result: dict[str, object]) -> None:
 
 # -- report -------------------------------------------------------------------------------------------------
 
-def _verdict(e: dict[str, object], name: str) -> str:
-    answers = e.get("answers", {})
-    if not answers:
-        return "–"
-    same = [k for k, a in answers.items() if a.get("verdict") == "same"]
-    wrong = [k for k, a in answers.items() if a.get("verdict") == "DIFFERENT"]
-    timeouts = [k for k, a in answers.items() if a.get("verdict") == "timeout"]
-    other = [f"{k} ({a.get('status')})" for k, a in answers.items()
-             if a.get("verdict") not in ("same", "DIFFERENT", "timeout")]
-    if name == "digiregion":
-        text = f"reference ({len(answers) - len(timeouts)}/{len(answers)} answered)"
-    else:
-        text = f"{len(same)}/{len(answers)}"
-    notes = ([f"differ: {', '.join(wrong)}"] if wrong else []) + ([f"timeout: {', '.join(timeouts)}"]
-                                                                  if timeouts else [])
-    if other and name != "digiregion":
-        notes.append(f"error/not run: {', '.join(other)}")
-    return text + (" — " + "; ".join(notes) if notes else "")
-
-
-def _startup(e: dict[str, object]) -> str:
-    if "startup_s" not in e:
-        return str(e.get("startup_error", "–"))
-    parts = [f"{k.removesuffix('_s').replace('_', ' ')} {e[k]}" for k in
-             ("server_start_s", "load_s", "serve_start_s", "restart_s", "dumps_ready_s") if k in e]
-    return f"{e['startup_s']}" + (f" ({'; '.join(parts)})" if parts else "")
-
-
-def markdown(report: dict[str, object]) -> str:
-    lines = ["| triples | engine | start-up s | geo-mean cold p50 ms | peak RSS MB | answers same as reference |",
-             "|---|---|---|---|---|---|"]
+def markdown(report: dict[str, object], brief: bool = False) -> str:
+    clients = report.get("settings", {}).get("clients", 8)
+    lines = ["| triples | engine | start-up s | geo-mean cold p50 ms | cold q/s "
+             f"({clients} clients) | peak RSS MB | answers same as reference |",
+             "|---|---|---|---|---|---|---|"]
     for s in report["sizes"]:
         for name, e in s["engines"].items():
             gm = e.get("geo_mean_ms")
             gm_text = f"{gm:g} ({e['geo_mean_n']} q)" if gm else "–"
-            lines.append(f"| {s['size']:,} | {e['label']} | {_startup(e)} | {gm_text} | "
-                         f"{e.get('peak_rss_mb', '–')} | {_verdict(e, name)} |")
+            lines.append(f"| {s['size']:,} | {e['label']} | {startup_text(e)} | {gm_text} | "
+                         f"{fmt_throughput(e.get('throughput_cold'))} | {fmt_rss(e)} | "
+                         f"{verdict(e, name)} |")
     lines.append("")
     for s in report["sizes"]:
         r = s.get("remote_ratio")
@@ -190,7 +131,17 @@ def markdown(report: dict[str, object]) -> str:
                          f"≤ {r['target']}× target); geo-mean columns use the queries {', '.join(s['geo_mean_queries'])}")
         else:
             lines.append(f"- {s['size']:,}: ratio digiregion → Virtuoso ÷ Virtuoso not available")
+        if s.get("throughput_mix"):
+            lines.append(f"- {s['size']:,}: throughput mix {', '.join(s['throughput_mix'])} (queries every main "
+                         "engine answered; 11 never)")
     lines.append("")
+    for s in report["sizes"]:
+        found = conditions(s["engines"])
+        if found:
+            lines += [f"Measurement conditions at {s['size']:,} triples (each engine alone, after a bounded wait "
+                      "for quiet):", "", *found, ""]
+    if brief:
+        return "\n".join(lines)
     for s in report["sizes"]:
         names = list(s["engines"])
         lines += [f"Cold latency at {s['size']:,} triples, ms p50 / p95 (✗ = answer differs from the reference):", "",
@@ -216,6 +167,12 @@ def markdown(report: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def _metric(e: dict[str, object], key: str) -> float | None:
+    if key == "cold_qps":
+        return e.get("throughput_cold", {}).get("qps")
+    return e.get(key)
+
+
 def plot(report: dict[str, object], path: Path) -> bool:
     try:
         import matplotlib
@@ -225,9 +182,15 @@ def plot(report: dict[str, object], path: Path) -> bool:
     except ImportError:
         log("matplotlib missing (pip install -r benchmarks/requirements-bench.txt): no PNG")
         return False
-    metrics = (("startup_s", "load + start-up (s)"), ("geo_mean_ms", "geo-mean cold p50 latency (ms)"),
-               ("peak_rss_mb", "peak RSS (MB)"))
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    clients = report.get("settings", {}).get("clients", 8)
+    metrics = [("startup_s", "load + start-up (s)"), ("geo_mean_ms", "geo-mean cold p50 latency (ms)"),
+               ("cold_qps", f"cold throughput, {clients} clients (q/s)"), ("peak_rss_mb", "peak RSS (MB)")]
+    if not any(_metric(e, "cold_qps") for s in report["sizes"] for e in s["engines"].values()):
+        metrics.pop(2)  # runs without throughput (earlier JSON files, --throughput-seconds 0)
+    fig, grid = plt.subplots(2, 2, figsize=(11, 8.6))
+    axes = list(grid.flat)
+    if len(metrics) == 3:
+        axes.pop().remove()
     labels: dict[str, str] = {}
     for s in report["sizes"]:
         for name, e in s["engines"].items():
@@ -236,7 +199,8 @@ def plot(report: dict[str, object], path: Path) -> bool:
         for name in ORDER:
             if name not in labels:
                 continue
-            points = [(s["size"], s["engines"][name].get(key)) for s in report["sizes"] if name in s["engines"]]
+            points = [(s["size"], _metric(s["engines"][name], key)) for s in report["sizes"]
+                      if "startup_s" in s["engines"].get(name, {})]  # an engine that never served: no point
             points = [(x, y) for x, y in points if y]
             if points:
                 xs, ys = zip(*points, strict=True)
@@ -248,7 +212,7 @@ def plot(report: dict[str, object], path: Path) -> bool:
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle(f"digiregion scaling (issue 4), {report['date']}, {report['machine']['nproc']} cores, "
-                 "engines run one at a time")
+                 "engines run one at a time", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -263,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=30.0, help="per-query timeout, s")
     parser.add_argument("--reps", type=int, default=5, help="cold repetitions per query (sequential)")
     parser.add_argument("--budget", type=float, default=3.0, help="max seconds per query (sequential)")
+    add_common_arguments(parser, "cold")
     parser.add_argument("--start-timeout", type=float, default=600.0)
     parser.add_argument("--rdflib-start-timeout", type=float, default=120.0)
     parser.add_argument("--out", type=Path, default=OUT)
@@ -284,44 +249,43 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown engines: {sorted(unknown)}")
     sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+    plan = Plan(timeout=args.timeout, reps=args.reps, budget=args.budget, clients=args.clients,
+                throughput_seconds=args.throughput_seconds, quiet_timeout=args.quiet_timeout,
+                start_timeout=args.start_timeout, single_start_timeout=args.rdflib_start_timeout,
+                single_reps=max(1, args.reps // 2), latency_kinds=("cold",), throughput_kinds=kinds_of(args))
     args.out.mkdir(parents=True, exist_ok=True)
     work = args.work or args.out / "work"
     mix = load_mix()
     started = dt.datetime.now(dt.UTC)
     report: dict[str, object] = {
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "started": started.strftime("%Y%m%dT%H%M%S"),
         "command": " ".join([Path(sys.executable).as_posix(), "benchmarks/scaling_bench.py",
                              *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine(),
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "settings": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+                     "quiet": quiet_settings(), "method": "one engine at a time; answers, then restart + measure"},
         "sizes": [],
     }
     for size in sizes:
         files = prepare_data(str(size), work)
-        size_result: dict[str, object] = {"size": size, "files": len(list(files.iterdir())), "engines": {},
-                                          "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+        size_result: dict[str, object] = {"size": size, "files": len(list(files.iterdir())),
+                                          "loadavg_start": loadavg()}
         log(f"== size {size}: {size_result['files']} files in {files}")
-        reference: dict[str, Answer] = {}
-        params: dict[str, list[str]] = {"ags": ["05766020"], "active_ags": ["05766020"]}
-        for name in ORDER:
-            if name not in wanted or (name == "rdflib-endpoint" and size != sizes[0]):
-                continue
-            entry, answers = run_engine(name, files, work, args, mix, reference, params)
-            if name == "digiregion":
-                reference = answers
-            size_result["engines"][name] = entry
+        names = [n for n in wanted if n in MAIN or size == sizes[0]]  # rdflib-endpoint at the smallest size
+        entries, _, throughput_keys = run_engines(files, work, names, plan, mix)
+        flatten_latency(entries)
+        size_result["engines"] = entries
+        size_result["throughput_mix"] = throughput_keys
         derive(size_result)
         report["sizes"].append(size_result)
     report["duration_s"] = round((dt.datetime.now(dt.UTC) - started).total_seconds())
-    report["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    path = args.out / f"scaling-{started.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-    text = markdown(report)
-    (args.out / "scaling-latest.md").write_text(text, encoding="utf-8")
+    report["loadavg_end"] = loadavg()
+    json_path, md_path = write_report(report, args.out, "scaling", markdown(report))
     if plot(report, args.png):
         log(f"wrote {args.png}")
-    print(text)
-    log(f"wrote {path} ({report['duration_s']} s)")
+    print(markdown(report, brief=True))
+    log(f"wrote {json_path} and {md_path} ({report['duration_s']} s)")
     return 0
 
 

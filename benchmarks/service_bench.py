@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Service benchmark: digiregion embedded vs. the Oxigraph server, Virtuoso 7 and rdflib-endpoint.
 
-One run, side by side, on the same files, all on 127.0.0.1::
+One run, on the same files, all on 127.0.0.1, ONE ENGINE AT A TIME (no two servers ever run together)::
 
     /tmp/venv/bin/python benchmarks/service_bench.py --sizes lippe,1000000
 
@@ -9,24 +9,31 @@ For every size: prepare the data (``lippe`` = ontology + shapes + data/lippe, wh
 publishes by default; a number = ``benchmarks/generate.py --triples N`` with the Lippe base IRI plus the
 ontology), then
 
-1. start digiregion, Oxigraph and Virtuoso one after the other (load + start-up time each);
-2. answers first: every query of ``query_mix/`` once on every engine, rows compared with the reference
-   (digiregion embedded), which on the Lippe data is itself checked against hand-computed answers;
-3. per engine alone (the others idle): sequential latency of *cold* (distinct texts) and *repeated*
-   (identical texts) queries, reported separately; throughput of 8 concurrent clients over a fixed
-   window, cold and repeated separately; peak RSS of the server's process tree;
-4. stop them (always, in ``finally``), then rdflib-endpoint alone, with a start-up deadline.
+1. *answers* — per engine, alone: load + start-up (timed), every query of ``query_mix/`` once (rows stored),
+   stop. The reference is digiregion embedded (first), on the Lippe data itself checked against
+   hand-computed answers; every engine's stored rows are compared with it once all have run. The throughput
+   mix = the queries every engine answered within the timeout (stress query 11 never).
+2. *measurement* — per engine, alone again: restart over what phase 1 built (no second load; timed), every
+   query it answered once more (warm-up; rows compared with its own phase-1 rows), a bounded wait until the
+   engine's process tree and the machine are idle (``bench_engines.wait_quiet``; the load average at that
+   moment is recorded), sequential latency of *cold* (distinct texts) and *repeated* (identical texts)
+   queries, throughput of 8 concurrent clients over a ``--throughput-seconds`` window (cold and repeated
+   separately; completions and errors counted), stop.
+3. rdflib-endpoint (in memory, nothing to restart) in one phase alone afterwards, with a start-up deadline.
 
-Writes ``benchmarks/out/service-<timestamp>.json`` and prints markdown tables (copied into
-benchmarks/README.md). No timed assertions anywhere: this is a measurement, not a test. Every loop is
-bounded in count and time; every query has a timeout. The peers live in benchmarks/.venv-peers
-(``pip install -r benchmarks/requirements-peers.txt``), Virtuoso comes from ``scripts/virtuoso.sh install``.
+Peak RSS of each server's process trees is sampled over both phases (build included). Writes
+``benchmarks/out/service-<timestamp>.json`` and ``.md`` (+ ``service-latest.md``) and prints the summary
+tables. No timed assertions anywhere: this is a measurement, not a test. Every loop is bounded in count and
+time; every query has a timeout; every server is stopped in ``finally``. The peers live in
+benchmarks/.venv-peers (``pip install -r benchmarks/requirements-peers.txt``), Virtuoso comes from
+``scripts/virtuoso.sh install``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import math
 import os
@@ -37,11 +44,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_engines import ENGINES, Engine
+import bench_engines
+from bench_engines import ENGINES, Engine, loadavg, wait_quiet
 from bench_queries import (
     PARAMS_QUERY,
     SELECT_ACCEPT,
@@ -61,14 +71,37 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
 GENERATED = ROOT / "benchmarks" / "generated"
 LIPPE_BASE = "https://w3id.org/digiregion/lippe/"
-MAIN_ENGINES = ("digiregion", "oxigraph", "virtuoso")
+ORDER = ("digiregion", "digiregion-virtuoso", "oxigraph", "virtuoso", "rdflib-endpoint")
+"""Engines in the order they run; digiregion embedded first (the reference, and the source of the cold
+variants' parameter pools)."""
 STRESS_ONLY = ("11",)
 """Queries measured for answers and sequential latency but kept out of the throughput mix (not one of the
 issue's ten: a sort over the whole store)."""
+DEFAULT_PARAMS = {"ags": ["05766020"], "active_ags": ["05766020"]}
+COLD_OFFSET = 1_000_000
+"""Throughput's cold variants are numbered from here per query (sequential latency uses 1..reps): every
+text sent to a server in one run is distinct."""
 
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to measure per engine (shared by service_bench.py and scaling_bench.py)."""
+
+    timeout: float
+    reps: int
+    budget: float
+    clients: int
+    throughput_seconds: float
+    quiet_timeout: float
+    start_timeout: float
+    single_start_timeout: float
+    single_reps: int
+    latency_kinds: tuple[str, ...] = ("cold", "repeated")
+    throughput_kinds: tuple[str, ...] = ("cold", "repeated")
 
 
 # -- data ---------------------------------------------------------------------------------------------------
@@ -145,42 +178,53 @@ def sequential(engine: Engine, mix: list[Query], skip: dict[str, str], params: d
 
 
 def throughput(engine: Engine, mix: list[Query], params: dict[str, list[str]], kind: str, clients: int,
-               window: float, timeout: float, offset: int) -> dict[str, object]:
-    """``clients`` threads send the mix round-robin for ``window`` seconds; completions inside it count."""
-    counter = iter(range(offset, offset + 10_000_000))
+               window: float, timeout: float, offset: int = COLD_OFFSET) -> dict[str, object]:
+    """``clients`` keep-alive threads send the mix round-robin (one shared counter: request ``n`` is query
+    ``n mod len(mix)``) for ``window`` seconds. Completions (HTTP 200) and errors that finish inside the window
+    count; requests finishing after it are reported as ``late``. Cold texts are variant number
+    ``offset + n // len(mix)`` of their query: all distinct (``distinct_texts`` counts them)."""
+    counter = itertools.count()
     lock = threading.Lock()
-    done: list[tuple[str, str, float]] = []
-    start = time.monotonic()
-    end = start + window
+    finished: list[tuple[str, str, bool]] = []  # query key, status, inside the window
+    texts: set[int] = set()
+    end = time.monotonic() + window
 
-    def run(slot: int) -> None:
+    def run() -> None:
         client = Client(engine.url, engine.params, timeout + 5)
         try:
             while time.monotonic() < end:
                 with lock:
                     n = next(counter)
-                query = mix[(n + slot) % len(mix)]
-                text = variant(query, n, params) if kind == "cold" else query.text
-                status, seconds, _ = client.query(text, query.accept)
-                finished = time.monotonic()
+                query = mix[n % len(mix)]
+                text = variant(query, offset + n // len(mix), params) if kind == "cold" else query.text
+                if kind == "cold":
+                    with lock:
+                        texts.add(hash(text))
+                status, _, _ = client.query(text, query.accept)
+                inside = time.monotonic() <= end
                 with lock:
-                    done.append((query.key, status, seconds if finished <= end else -1.0))
+                    finished.append((query.key, status, inside))
         finally:
             client.close()
 
-    threads = [threading.Thread(target=run, args=(slot,), daemon=True) for slot in range(clients)]
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(clients)]
     for thread in threads:
         thread.start()
-    for thread in threads:  # requests still running at the end may take up to their timeout
-        thread.join(window + timeout + 15)
-    inside = [d for d in done if d[2] >= 0]
-    ok = [d for d in inside if d[1] == "200"]
-    failed: dict[str, int] = {}
-    for d in inside:
-        if d[1] != "200":
-            failed[f"{d[0]}:{d[1]}"] = failed.get(f"{d[0]}:{d[1]}", 0) + 1
-    return {"window_s": window, "clients": clients, "completed": len(ok), "qps": round(len(ok) / window, 2),
-            "failed": failed, "queries": [q.key for q in mix]}
+    deadline = end + timeout + 15  # requests still running at the end may take up to their timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    with lock:
+        sent = next(counter)
+        done = list(finished)
+    inside = [d for d in done if d[2]]
+    ok = Counter(d[0] for d in inside if d[1] == "200")
+    failed = Counter(f"{d[0]}:{d[1]}" for d in inside if d[1] != "200")
+    return {"window_s": window, "clients": clients, "queries": [q.key for q in mix],
+            "completed": sum(ok.values()), "qps": round(sum(ok.values()) / window, 2),
+            "errors": sum(failed.values()), "failed": dict(sorted(failed.items())),
+            "late": len(done) - len(inside), "unfinished": sent - len(done), "sent": sent,
+            "per_query": dict(sorted(ok.items())),
+            "distinct_texts": len(texts) if kind == "cold" else len({q.key for q in mix})}
 
 
 def answers_for(engine: Engine, mix: list[Query], timeout: float, give_up_after: int = 0) -> dict[str, Answer]:
@@ -188,6 +232,7 @@ def answers_for(engine: Engine, mix: list[Query], timeout: float, give_up_after:
     client = Client(engine.url, engine.params, timeout)
     answers: dict[str, Answer] = {}
     streak = 0
+    began = time.monotonic()
     try:
         for query in mix:
             if give_up_after and streak >= give_up_after:
@@ -196,9 +241,12 @@ def answers_for(engine: Engine, mix: list[Query], timeout: float, give_up_after:
             status, seconds, body = client.query(query.text, query.accept)
             answers[query.key] = answer = parse_answer(query, status, seconds, body)
             streak = streak + 1 if answer.status in ("timeout", "504", "500", "error") else 0
-            log(f"  {engine.name} {query.label}: {answer.status} {seconds:.2f}s {len(answer.rows)} rows")
     finally:
         client.close()
+    bad = [f"{k} {a.status}" for k, a in answers.items() if not answered(a, timeout)]
+    slow = [f"{k} {a.seconds:.1f}s" for k, a in answers.items() if answered(a, timeout) and a.seconds >= 1]
+    log(f"  {engine.name} answers: {len(answers) - len(bad)}/{len(answers)} in {time.monotonic() - began:.1f} s"
+        + (f"; not answered: {', '.join(bad)}" if bad else "") + (f"; slow: {', '.join(slow)}" if slow else ""))
     return answers
 
 
@@ -206,118 +254,183 @@ def answered(answer: Answer, timeout: float) -> bool:
     return answer.status == "200" and answer.seconds < timeout
 
 
-# -- one size -----------------------------------------------------------------------------------------------
-
-def run_size(size: str, args: argparse.Namespace, mix: list[Query], work: Path) -> dict[str, object]:
-    files = prepare_data(size, work)
-    triples_hint = size
-    result: dict[str, object] = {"size": size, "files": len(list(files.iterdir())), "engines": {}}
-    log(f"== size {size}: {result['files']} files in {files}")
-    hand = None
-    if size == "lippe":
-        hand = hand_checks(files)
-        result["hand_checks"] = {"municipalities": hand["municipalities"], "fields": hand["fields"]}
-    wanted = [name for name in args.engines if name in MAIN_ENGINES]
-    engines: dict[str, Engine] = {}
-    reference: dict[str, Answer] = {}
-    params: dict[str, list[str]] = {"ags": ["05766020"], "active_ags": ["05766020"]}
+def fetch_params(engine: Engine, timeout: float) -> dict[str, list[str]] | None:
+    """The AGS pools for the cold variants, asked from the reference engine."""
+    client = Client(engine.url, {}, timeout)
     try:
-        for name in wanted:
-            engine = ENGINES[name](args.start_timeout, args.timeout)
-            entry = result["engines"][name] = {"label": engine.label, "version": engine.version()}
-            log(f"starting {name}")
-            try:
-                engines[name] = engine
-                (work / name).mkdir(parents=True, exist_ok=True)
-                entry["startup_s"] = round(engine.start(files, work / name), 2)
-                entry.update(engine.details)
-            except TimeoutError:
-                entry["startup_error"] = f"did not start/answer within {args.start_timeout:g} s"
-            except (RuntimeError, subprocess.CalledProcessError, OSError) as exc:
-                entry["startup_error"] = f"{type(exc).__name__}: {exc}"[:500]
-            log(f"  {name}: {entry.get('startup_s', entry.get('startup_error'))}")
-        running = {n: e for n, e in engines.items() if "startup_s" in result["engines"][n]}
-        # 2. answers first
-        all_answers: dict[str, dict[str, Answer]] = {}
-        for name, engine in running.items():
-            all_answers[name] = answers_for(engine, mix, args.timeout)
-        if "digiregion" in all_answers:
-            reference = all_answers["digiregion"]
-            client = Client(running["digiregion"].url, {}, args.timeout)
-            status, _, body = client.query(PARAMS_QUERY, SELECT_ACCEPT)
-            client.close()
-            if status == "200":
-                params = params_from_rows(parse_answer(Query("00", "params", PARAMS_QUERY, "SELECT"),
-                                                       status, 0, body).rows)
-        if hand is not None and reference:
-            failures = check_reference(reference, hand)
-            result["reference_check"] = failures or "ok"
-            log(f"hand-computed cross-check of the reference: {failures or 'ok'}")
-        for name, answers in all_answers.items():
-            result["engines"][name]["answers"] = _answer_report(mix, reference, answers, args.timeout)
-        # the throughput mix: what every main engine answered within the timeout
-        common = [q for q in mix if q.key not in STRESS_ONLY
-                  and all(answered(a[q.key], args.timeout) for a in all_answers.values())]
-        result["throughput_mix"] = [q.key for q in common]
-        # 3. per engine alone
-        for name, engine in running.items():
-            skip = {q.key: f"no answer in the first round ({all_answers[name][q.key].status})"
-                    for q in mix if not answered(all_answers[name][q.key], args.timeout)}
-            log(f"measuring {name} (sequential)")
-            entry = result["engines"][name]
-            entry["latency"] = sequential(engine, mix, skip, params, args.reps, args.budget, args.timeout)
-            for kind, offset in (("cold", 1_000_000), ("repeated", 0)):
-                log(f"measuring {name} (throughput {kind}, {args.clients} clients, {args.window:g} s)")
-                entry[f"throughput_{kind}"] = throughput(engine, common or mix[:1], params, kind, args.clients,
-                                                         args.window, args.timeout, offset)
-            entry["peak_rss_mb"] = round(engine.peak_rss() / 2**20, 1)
+        status, _, body = client.query(PARAMS_QUERY, SELECT_ACCEPT)
     finally:
-        for name, engine in engines.items():
-            log(f"stopping {name}")
-            result["engines"][name]["peak_rss_mb"] = round(engine.peak_rss() / 2**20, 1)
-            engine.stop()
-    # 4. rdflib-endpoint alone
-    if "rdflib-endpoint" in args.engines:
-        result["engines"]["rdflib-endpoint"] = _rdflib_endpoint(args, mix, files, work, reference, params,
-                                                                result.get("throughput_mix") or [])
-    result["triples_hint"] = triples_hint
-    return result
+        client.close()
+    if status != "200":
+        return None
+    return params_from_rows(parse_answer(Query("00", "params", PARAMS_QUERY, "SELECT"), status, 0, body).rows)
 
 
-def _rdflib_endpoint(args, mix, files, work, reference, params, common_keys) -> dict[str, object]:
-    engine = ENGINES["rdflib-endpoint"](args.rdflib_start_timeout, args.timeout)
-    entry: dict[str, object] = {"label": engine.label, "version": engine.version()}
+def recheck(engine: Engine, mix: list[Query], before: dict[str, Answer], timeout: float) -> dict[str, object]:
+    """After the restart: every query the engine answered in phase 1 once more (also the warm-up before the
+    measurement), rows compared with its own phase-1 rows."""
+    client = Client(engine.url, engine.params, timeout)
+    differ: dict[str, str] = {}
+    keys = [q for q in mix if answered(before[q.key], timeout)]
     try:
-        log("starting rdflib-endpoint")
-        (work / "rdflib-endpoint").mkdir(parents=True, exist_ok=True)
-        try:
-            entry["startup_s"] = round(engine.start(files, work / "rdflib-endpoint"), 2)
-        except TimeoutError:
-            entry["startup_error"] = f"did not start/answer within {args.rdflib_start_timeout:g} s"
-            return entry
-        except (RuntimeError, OSError) as exc:
-            entry["startup_error"] = f"{type(exc).__name__}: {exc}"[:500]
-            return entry
-        answers = answers_for(engine, mix, args.timeout, give_up_after=2)
-        entry["answers"] = _answer_report(mix, reference, answers, args.timeout)
-        if any(answered(a, args.timeout) for a in answers.values()):
-            skip = {q.key: f"no answer in the first round ({answers[q.key].status})"
-                    for q in mix if not answered(answers[q.key], args.timeout)}
-            entry["latency"] = sequential(engine, mix, skip, params, max(1, args.reps // 3), args.budget,
-                                          args.timeout)
-            common = [q for q in mix if q.key in common_keys] or mix[:1]
-            entry["throughput_cold"] = throughput(engine, common, params, "cold", args.clients, args.window,
-                                                  args.timeout, 2_000_000)
-        else:
-            entry["throughput_cold"] = {"qps": 0.0, "completed": 0, "window_s": args.window,
-                                        "clients": args.clients, "note": "no query answered in the first round"}
+        for query in keys:
+            status, seconds, body = client.query(query.text, query.accept)
+            diff = compare(before[query.key], parse_answer(query, status, seconds, body),
+                           "ORDER BY" in query.text.upper())
+            if not diff["equal"]:
+                differ[query.key] = diff["why"]
     finally:
-        entry["peak_rss_mb"] = round(engine.peak_rss() / 2**20, 1)
-        engine.stop()
+        client.close()
+    return {"same": len(keys) - len(differ), "of": len(keys), "differ": differ}
+
+
+# -- the engines, one at a time -------------------------------------------------------------------------------
+
+def _new_entry(engine: Engine) -> dict[str, object]:
+    entry: dict[str, object] = {"label": engine.label}
+    try:
+        entry["version"] = engine.version()
+    except (OSError, subprocess.SubprocessError) as exc:
+        entry["version"] = f"? ({type(exc).__name__})"
     return entry
 
 
-def _answer_report(mix, reference, answers, timeout) -> dict[str, dict[str, object]]:
+def _quiet(engine: Engine | None, plan: Plan, what: str) -> dict[str, object]:
+    name = engine.name if engine else "machine"
+    seen = wait_quiet(engine.pids() if engine else [], plan.quiet_timeout, log)
+    state = "quiet" if seen["quiet"] else f"NOT quiet (gave up after {plan.quiet_timeout:g} s)"
+    log(f"  {name} {what}: {state}, waited {seen['waited_s']} s; engine {seen['engine_cores']} cores, "
+        f"machine {seen['machine_cores']} cores, load average {seen['loadavg']}")
+    return seen
+
+
+def _start(engine: Engine, entry: dict[str, object], files: Path, work: Path, plan: Plan) -> bool:
+    entry["before_start"] = _quiet(None, plan, "before start")
+    log(f"starting {engine.name}")
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        entry["startup_s"] = round(engine.start(files, work), 2)
+    except TimeoutError:
+        entry["startup_error"] = f"did not start/answer within {engine.start_timeout:g} s"
+    except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
+        entry["startup_error"] = f"{type(exc).__name__}: {exc}"[:500]
+    entry.update(engine.details)
+    log(f"  {engine.name}: start-up {entry.get('startup_s', entry.get('startup_error'))} s "
+        f"{engine.details or ''}".rstrip())
+    return "startup_s" in entry
+
+
+def _restart(engine: Engine, entry: dict[str, object], work: Path, plan: Plan) -> bool:
+    entry["before_restart"] = _quiet(None, plan, "before restart")
+    log(f"restarting {engine.name} (over what phase 1 built)")
+    try:
+        engine.restart(work)
+    except TimeoutError:
+        entry["restart_error"] = f"did not restart/answer within {engine.start_timeout:g} s"
+    except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
+        entry["restart_error"] = f"{type(exc).__name__}: {exc}"[:500]
+    entry.update(engine.details)
+    log(f"  {engine.name}: restart {entry.get('restart_s', entry.get('restart_error'))} s")
+    return "restart_error" not in entry
+
+
+def _stop(engine: Engine, entry: dict[str, object]) -> None:
+    log(f"stopping {engine.name}")
+    try:
+        engine.stop()
+    finally:
+        entry["peak_rss_mb"] = round(engine.peak_rss() / 2**20, 1)
+        entry["peak_rss_phases_mb"] = {phase: round(peak / 2**20, 1) for phase, peak in engine.peaks.items()}
+
+
+def measure(engine: Engine, entry: dict[str, object], mix: list[Query], skip: dict[str, str],
+            params: dict[str, list[str]], plan: Plan, throughput_mix: list[Query], reps: int,
+            throughput_kinds: tuple[str, ...]) -> None:
+    """Bounded wait for quiet, then sequential latency and throughput of the running ``engine`` (alone)."""
+    entry["measurement_start"] = _quiet(engine, plan, "before measuring")
+    log(f"measuring {engine.name}: sequential {'+'.join(plan.latency_kinds)} (≤ {reps} runs, "
+        f"≤ {plan.budget:g} s per query and kind)")
+    entry["latency"] = sequential(engine, mix, skip, params, reps, plan.budget, plan.timeout, plan.latency_kinds)
+    for kind in throughput_kinds:
+        found = throughput(engine, throughput_mix, params, kind, plan.clients, plan.throughput_seconds,
+                           plan.timeout)
+        entry[f"throughput_{kind}"] = found
+        log(f"  {engine.name} throughput {kind}: {found['qps']} q/s ({found['completed']} completed, "
+            f"{found['errors']} errors, {found['late']} late in {plan.throughput_seconds:g} s, "
+            f"{plan.clients} clients)")
+    entry["loadavg_end"] = loadavg()
+
+
+def run_engines(files: Path, work: Path, names: list[str], plan: Plan,
+                mix: list[Query]) -> tuple[dict[str, dict[str, object]], dict[str, dict[str, Answer]], list[str]]:
+    """Run ``names`` (in ``ORDER``) one at a time on ``files``: restartable engines in two phases (answers,
+    then measurement), the others (rdflib-endpoint) in one phase afterwards — see the module docstring.
+    Returns (entries per engine, stored answers per engine, throughput mix keys)."""
+    names = [n for n in ORDER if n in names]
+    entries: dict[str, dict[str, object]] = {}
+    answers: dict[str, dict[str, Answer]] = {}
+    params = dict(DEFAULT_PARAMS)
+    started: dict[str, Engine] = {}
+    main = [n for n in names if ENGINES[n].restartable]
+    # phase 1: load, start, answers, stop — one engine at a time
+    for name in main:
+        engine = ENGINES[name](plan.start_timeout, plan.timeout)
+        entry = entries[name] = _new_entry(engine)
+        try:
+            if _start(engine, entry, files, work / name, plan):
+                answers[name] = answers_for(engine, mix, plan.timeout)
+                started[name] = engine
+                if name == "digiregion":
+                    params = fetch_params(engine, plan.timeout) or params
+        finally:
+            _stop(engine, entry)
+    reference = answers.get("digiregion", {})
+    for name, found in answers.items():
+        entries[name]["answers"] = answer_report(mix, reference, found, plan.timeout)
+    common = [q for q in mix if q.key not in STRESS_ONLY
+              and all(answered(found[q.key], plan.timeout) for found in answers.values())]
+    throughput_mix = common or mix[:1]
+    log(f"throughput mix: {', '.join(q.key for q in throughput_mix)}")
+    # phase 2: restart over what phase 1 built, warm-up + recheck, quiet, measure, stop — one at a time
+    for name, engine in started.items():
+        entry = entries[name]
+        try:
+            if not _restart(engine, entry, work / name, plan):
+                continue
+            entry["answers_after_restart"] = again = recheck(engine, mix, answers[name], plan.timeout)
+            log(f"  {name} answers after restart: {again['same']}/{again['of']} same as before"
+                + (f"; differ: {again['differ']}" if again["differ"] else ""))
+            skip = {q.key: f"no answer in the first round ({answers[name][q.key].status})"
+                    for q in mix if not answered(answers[name][q.key], plan.timeout)}
+            measure(engine, entry, mix, skip, params, plan, throughput_mix, plan.reps, plan.throughput_kinds)
+        finally:
+            _stop(engine, entry)
+    # one phase, alone, afterwards: engines without a persisted state (rdflib-endpoint)
+    for name in (n for n in names if n not in main):
+        engine = ENGINES[name](plan.single_start_timeout, plan.timeout)
+        entry = entries[name] = _new_entry(engine)
+        try:
+            if not _start(engine, entry, files, work / name, plan):
+                continue
+            answers[name] = found = answers_for(engine, mix, plan.timeout, give_up_after=2)
+            entry["answers"] = answer_report(mix, reference, found, plan.timeout)
+            kinds = tuple(k for k in plan.throughput_kinds if k == "cold")
+            if any(answered(a, plan.timeout) for a in found.values()):
+                skip = {q.key: f"no answer in the first round ({found[q.key].status})"
+                        for q in mix if not answered(found[q.key], plan.timeout)}
+                measure(engine, entry, mix, skip, params, plan, throughput_mix, plan.single_reps, kinds)
+            elif kinds:
+                entry["throughput_cold"] = {"qps": 0.0, "completed": 0, "errors": 0,
+                                            "window_s": plan.throughput_seconds, "clients": plan.clients,
+                                            "note": "no query answered in the first round"}
+        finally:
+            _stop(engine, entry)
+    return entries, answers, [q.key for q in throughput_mix]
+
+
+def answer_report(mix: list[Query], reference: dict[str, Answer], answers: dict[str, Answer],
+                  timeout: float) -> dict[str, dict[str, object]]:
+    """Per query: status, rows, seconds and the verdict against the reference's stored rows."""
     report = {}
     for query in mix:
         answer = answers[query.key]
@@ -339,6 +452,25 @@ def _answer_report(mix, reference, answers, timeout) -> dict[str, dict[str, obje
     return report
 
 
+# -- one size -----------------------------------------------------------------------------------------------
+
+def run_size(size: str, args: argparse.Namespace, plan: Plan, mix: list[Query], work: Path) -> dict[str, object]:
+    files = prepare_data(size, work)
+    result: dict[str, object] = {"size": size, "files": len(list(files.iterdir())), "loadavg_start": loadavg()}
+    log(f"== size {size}: {result['files']} files in {files}")
+    entries, answers, throughput_keys = run_engines(files, work, args.engines, plan, mix)
+    result["engines"] = entries
+    result["throughput_mix"] = throughput_keys
+    if size == "lippe" and "digiregion" in answers:
+        hand = hand_checks(files)
+        result["hand_checks"] = {"municipalities": hand["municipalities"], "fields": hand["fields"]}
+        failures = check_reference(answers["digiregion"], hand)
+        result["reference_check"] = failures or "ok"
+        log(f"hand-computed cross-check of the reference: {failures or 'ok'}")
+    result["ratios"] = ratios(result)
+    return result
+
+
 # -- report -------------------------------------------------------------------------------------------------
 
 def machine() -> dict[str, object]:
@@ -352,8 +484,13 @@ def machine() -> dict[str, object]:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": round(mem / 2**30, 1),
-            "os": platform.platform(), "python": platform.python_version(),
-            "loadavg": [round(x, 2) for x in os.getloadavg()]}
+            "os": platform.platform(), "python": platform.python_version(), "loadavg": loadavg()}
+
+
+def quiet_settings() -> dict[str, float]:
+    return {"engine_cores_below": bench_engines.QUIET_ENGINE_CORES,
+            "machine_cores_below": bench_engines.QUIET_MACHINE_CORES,
+            "consecutive_1s_samples": bench_engines.QUIET_SAMPLES}
 
 
 def _fmt_ms(summary_: dict[str, object] | None) -> str:
@@ -364,8 +501,79 @@ def _fmt_ms(summary_: dict[str, object] | None) -> str:
     return f"{summary_['p50_ms']:g} / {summary_['p95_ms']:g}"
 
 
-def markdown(report: dict[str, object]) -> str:
+def fmt_throughput(found: dict[str, object] | None) -> str:
+    """``q/s (completed in window; errors)`` of one throughput entry."""
+    if not found:
+        return "–"
+    text = f"{found['qps']} ({found.get('completed', 0)} in {found.get('window_s', 0):g} s"
+    errors = found.get("errors")
+    if errors is None and found.get("failed"):  # older JSON without the count
+        errors = sum(found["failed"].values())
+    return text + (f"; {errors} errors)" if errors else ")")
+
+
+def fmt_rss(e: dict[str, object]) -> str:
+    phases = e.get("peak_rss_phases_mb", {})
+    if "restart" in phases:
+        return f"{e.get('peak_rss_mb', '–')} (measured life {phases['restart']})"
+    return str(e.get("peak_rss_mb", "–"))
+
+
+def conditions(engines: dict[str, dict[str, object]]) -> list[str]:
+    """One markdown bullet per engine: quiet wait and load average at the start of its measurement, and
+    whether its answers after the restart were the same as before."""
+    lines = []
+    for e in engines.values():
+        seen = e.get("measurement_start")
+        if not seen:
+            continue
+        state = "quiet" if seen["quiet"] else "**not quiet**"
+        text = (f"- {e['label']}: {state} after {seen['waited_s']} s (engine {seen['engine_cores']} cores, machine "
+                f"{seen['machine_cores']} cores); load average at measurement start "
+                f"{' / '.join(str(x) for x in seen['loadavg'])}")
+        again = e.get("answers_after_restart")
+        if again:
+            text += f"; answers after restart {again['same']}/{again['of']} same as before"
+            if again["differ"]:
+                text += f" (differ: {', '.join(again['differ'])})"
+        lines.append(text)
+    return lines
+
+
+def verdict(e: dict[str, object], name: str) -> str:
+    answers = e.get("answers", {})
+    if not answers:
+        return "–"
+    same = [k for k, a in answers.items() if a.get("verdict") == "same"]
+    wrong = [k for k, a in answers.items() if a.get("verdict") == "DIFFERENT"]
+    timeouts = [k for k, a in answers.items() if a.get("verdict") == "timeout"]
+    other = [f"{k} ({a.get('status')})" for k, a in answers.items()
+             if a.get("verdict") not in ("same", "DIFFERENT", "timeout")]
+    if name == "digiregion":
+        text = f"reference ({len(answers) - len(timeouts)}/{len(answers)} answered)"
+    else:
+        text = f"{len(same)}/{len(answers)}"
+    notes = ([f"differ: {', '.join(wrong)}"] if wrong else []) + ([f"timeout: {', '.join(timeouts)}"]
+                                                                  if timeouts else [])
+    if other and name != "digiregion":
+        notes.append(f"error/not run: {', '.join(other)}")
+    return text + (" — " + "; ".join(notes) if notes else "")
+
+
+def startup_text(e: dict[str, object]) -> str:
+    if "startup_s" not in e:  # one line, no table separators: the error text goes into a markdown cell
+        return " ".join(str(e.get("startup_error", "–")).split()).replace("|", "\\|")
+    names = {"load_s": "load", "server_start_s": "server start", "serve_start_s": "serve start",
+             "dumps_ready_s": "dumps ready", "restart_s": "restart",
+             "restart_in_memory_s": "in-memory after restart", "restart_error": "restart failed"}
+    parts = [f"{label} {e[key] if e[key] is not None else 'not within the deadline'}"
+             for key, label in names.items() if key in e]
+    return f"{e['startup_s']}" + (f" ({'; '.join(parts)})" if parts else "")
+
+
+def markdown(report: dict[str, object], brief: bool = False) -> str:
     lines: list[str] = []
+    settings = report["settings"]
     for size_result in report["sizes"]:
         engines = size_result["engines"]
         size = size_result["size"]
@@ -374,36 +582,20 @@ def markdown(report: dict[str, object]) -> str:
         if "reference_check" in size_result:
             lines += [f"Reference (digiregion) cross-checked against hand-computed answers: "
                       f"{size_result['reference_check']}.", ""]
-        lines += ["| engine | start-up s | peak RSS MB | answers same as reference | cold q/s (8 clients) | "
-                  "repeated q/s (8 clients) |", "|---|---|---|---|---|---|"]
+        clients = settings["clients"]
+        lines += [f"| engine | start-up s | peak RSS MB | answers same as reference | cold q/s ({clients} clients) | "
+                  f"repeated q/s ({clients} clients) |", "|---|---|---|---|---|---|"]
         for name, e in engines.items():
-            start = e.get("startup_s", e.get("startup_error", "–"))
-            if "load_s" in e:
-                start = f"{start} (load {e['load_s']})"
-            if "restart_s" in e:
-                start = f"{start} (restart {e['restart_s']})"
-            if "dumps_ready_s" in e:
-                start = f"{start}; dumps ready {e['dumps_ready_s']}"
-            if "restart_in_memory_s" in e:
-                start = f"{start}; in-memory after restart {e['restart_in_memory_s']}"
-            answers = e.get("answers", {})
-            same = sum(1 for a in answers.values() if a.get("verdict") == "same")
-            timeouts = [k for k, a in answers.items() if a.get("verdict") == "timeout"]
-            wrong = [k for k, a in answers.items() if a.get("verdict") == "DIFFERENT"]
-            other = [k for k, a in answers.items() if a.get("verdict") not in ("same", "timeout", "DIFFERENT")]
-            verdict = f"{same}/{len(answers)}" if answers else "–"
-            if name == "digiregion":
-                verdict = f"reference ({len(answers) - len(timeouts)}/{len(answers)} answered)"
-            notes = ([f"wrong: {', '.join(wrong)}"] if wrong else []) + (
-                [f"timeout: {', '.join(timeouts)}"] if timeouts else []) + (
-                [f"error/not run: {', '.join(other)}"] if other and name != "digiregion" else [])
-            if notes:
-                verdict += " — " + "; ".join(notes)
-            cold = e.get("throughput_cold", {}).get("qps", "–")
-            rep = e.get("throughput_repeated", {}).get("qps", "–")
-            lines.append(f"| {e['label']} | {start} | {e.get('peak_rss_mb', '–')} | {verdict} | {cold} | {rep} |")
-        lines += ["", f"Throughput mix (queries every main engine answered within the timeout): "
-                      f"{', '.join(size_result.get('throughput_mix', [])) or '–'}.", ""]
+            lines.append(f"| {e['label']} | {startup_text(e)} | {fmt_rss(e)} | {verdict(e, name)} | "
+                         f"{fmt_throughput(e.get('throughput_cold'))} | "
+                         f"{fmt_throughput(e.get('throughput_repeated'))} |")
+        lines += ["", f"Throughput mix (queries every engine answered within the timeout in phase 1): "
+                      f"{', '.join(size_result.get('throughput_mix', [])) or '–'}; "
+                      f"{settings.get('throughput_seconds', settings.get('window', 0)):g} s window per kind.", "",
+                  "Each engine measured alone (the others stopped), after a bounded wait for quiet:", "",
+                  *conditions(engines), ""]
+        if brief:
+            continue
         names = list(engines)
         lines += ["Sequential latency, ms p50 / p95 — cold (distinct texts) │ repeated (identical texts):", "",
                   "| query | " + " | ".join(engines[n]["label"] for n in names) + " |",
@@ -414,7 +606,7 @@ def markdown(report: dict[str, object]) -> str:
                 lat = engines[n].get("latency", {}).get(query.key)
                 answer = engines[n].get("answers", {}).get(query.key, {})
                 if lat is None:
-                    cells.append("–")
+                    cells.append("–" if not answer else f"not run ({answer.get('status', '')})")
                 elif "skipped" in lat:
                     cells.append(f"{answer.get('verdict', '–')} ({answer.get('status', '')})")
                 else:
@@ -422,18 +614,29 @@ def markdown(report: dict[str, object]) -> str:
                     cells.append(f"{_fmt_ms(lat.get('cold'))} │ {_fmt_ms(lat.get('repeated'))}{mark}")
             lines.append(f"| {query.label} | " + " | ".join(cells) + " |")
         lines += ["", "✗ = answer differs from the reference.", ""]
-        ratios = size_result.get("ratios")
-        if ratios:
-            lines += ["| digiregion ÷ peer | " + " | ".join(ratios) + " |", "|---|" + "---|" * len(ratios)]
+        per_query = [(e["label"], kind, e[f"throughput_{kind}"]) for e in engines.values()
+                     for kind in ("cold", "repeated") if e.get(f"throughput_{kind}", {}).get("per_query")]
+        if per_query:
+            keys = size_result.get("throughput_mix", [])
+            lines += ["Throughput completions per query (errors in the last column):", "",
+                      "| engine | kind | " + " | ".join(keys) + " | errors |", "|---|---|" + "---|" * (len(keys) + 1)]
+            for label, kind, found in per_query:
+                errors = ", ".join(f"{k} ×{n}" for k, n in found.get("failed", {}).items()) or "0"
+                lines.append(f"| {label} | {kind} | " + " | ".join(str(found["per_query"].get(k, 0)) for k in keys)
+                             + f" | {errors} |")
+            lines.append("")
+        ratios_ = size_result.get("ratios")
+        if ratios_:
+            lines += ["| digiregion ÷ peer | " + " | ".join(ratios_) + " |", "|---|" + "---|" * len(ratios_)]
             for metric in ("cold q/s", "repeated q/s", "latency geo-mean (peer ÷ digiregion, cold)"):
-                lines.append(f"| {metric} | " + " | ".join(str(ratios[p].get(metric, "–")) for p in ratios) + " |")
+                lines.append(f"| {metric} | " + " | ".join(str(ratios_[p].get(metric, "–")) for p in ratios_) + " |")
             lines.append("")
         diffs = [(n, k, a) for n, e in engines.items() for k, a in e.get("answers", {}).items()
                  if a.get("verdict") == "DIFFERENT"]
         if diffs:
             lines += ["Differences from the reference:", ""]
             for n, k, a in diffs:
-                lines.append(f"- {engines[n]['label']}, query {k}: {a['difference']['why']}")
+                lines.append(f"- {engines[n]['label']}, query {k}: {' '.join(a['difference']['why'].split())}")
             lines.append("")
     return "\n".join(lines)
 
@@ -465,15 +668,44 @@ def ratios(size_result: dict[str, object]) -> dict[str, dict[str, object]]:
     return out
 
 
+def add_common_arguments(parser: argparse.ArgumentParser, kinds: str) -> None:
+    """Flags shared with scaling_bench.py (throughput, quiet wait, clients)."""
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients for throughput (default 8)")
+    parser.add_argument("--throughput-seconds", "--window", dest="throughput_seconds", type=float, default=30.0,
+                        help="throughput window per engine and kind, s (default 30; 0 = no throughput)")
+    parser.add_argument("--throughput-kinds", default=kinds,
+                        help=f"comma-separated: cold and/or repeated (default {kinds})")
+    parser.add_argument("--quiet-timeout", type=float, default=120.0,
+                        help="max wait, s, for an idle engine and machine before each start, restart and "
+                             "measurement (default 120; 0 = sample once, do not wait)")
+
+
+def kinds_of(args: argparse.Namespace) -> tuple[str, ...]:
+    kinds = tuple(k.strip() for k in args.throughput_kinds.split(",") if k.strip())
+    if set(kinds) - {"cold", "repeated"}:
+        raise SystemExit(f"--throughput-kinds: cold and/or repeated, not {args.throughput_kinds!r}")
+    return kinds if args.throughput_seconds > 0 else ()
+
+
+def write_report(report: dict[str, object], out: Path, prefix: str, text: str) -> tuple[Path, Path]:
+    """JSON + markdown into ``out``: ``<prefix>-<timestamp>.json``/``.md`` and ``<prefix>-latest.md``."""
+    stamp = report["started"]
+    json_path, md_path = out / f"{prefix}-{stamp}.json", out / f"{prefix}-{stamp}.md"
+    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    md_path.write_text(text, encoding="utf-8")
+    (out / f"{prefix}-latest.md").write_text(text, encoding="utf-8")
+    return json_path, md_path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="lippe,1000000", help="comma-separated: lippe and/or triple counts")
-    parser.add_argument("--engines", default="digiregion,oxigraph,virtuoso,rdflib-endpoint")
+    parser.add_argument("--engines", default="digiregion,oxigraph,virtuoso,rdflib-endpoint",
+                        help="subset of " + ", ".join(ORDER))
     parser.add_argument("--timeout", type=float, default=30.0, help="per-query timeout, s (default 30)")
     parser.add_argument("--reps", type=int, default=10, help="sequential repetitions per query and kind")
     parser.add_argument("--budget", type=float, default=6.0, help="max seconds per query and kind (sequential)")
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--window", type=float, default=15.0, help="throughput window, s")
+    add_common_arguments(parser, "cold,repeated")
     parser.add_argument("--start-timeout", type=float, default=300.0)
     parser.add_argument("--rdflib-start-timeout", type=float, default=120.0)
     parser.add_argument("--out", type=Path, default=OUT)
@@ -483,30 +715,32 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.engines) - set(ENGINES)
     if unknown:
         parser.error(f"unknown engines: {sorted(unknown)}")
+    plan = Plan(timeout=args.timeout, reps=args.reps, budget=args.budget, clients=args.clients,
+                throughput_seconds=args.throughput_seconds, quiet_timeout=args.quiet_timeout,
+                start_timeout=args.start_timeout, single_start_timeout=args.rdflib_start_timeout,
+                single_reps=max(1, args.reps // 3), throughput_kinds=kinds_of(args))
     args.out.mkdir(parents=True, exist_ok=True)
     work = args.work or args.out / "work"
     mix = load_mix()
     started = dt.datetime.now(dt.UTC)
     report: dict[str, object] = {
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join([Path(sys.executable).as_posix(), "benchmarks/service_bench.py", *(argv or sys.argv[1:])]),
+        "started": started.strftime("%Y%m%dT%H%M%S"),
+        "command": " ".join([Path(sys.executable).as_posix(), "benchmarks/service_bench.py",
+                             *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine(),
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "settings": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+                     "quiet": quiet_settings(), "method": "one engine at a time; answers, then restart + measure"},
         "sizes": [],
     }
     for size in [s.strip() for s in args.sizes.split(",") if s.strip()]:
-        size_result = run_size(size, args, mix, work)
-        size_result["ratios"] = ratios(size_result)
-        report["sizes"].append(size_result)
+        report["sizes"].append(run_size(size, args, plan, mix, work))
     report["versions"] = {name: e.get("version") for s in report["sizes"] for name, e in s["engines"].items()}
     report["duration_s"] = round((dt.datetime.now(dt.UTC) - started).total_seconds())
-    report["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    path = args.out / f"service-{started.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-    text = markdown(report)
-    (args.out / "service-latest.md").write_text(text, encoding="utf-8")
-    print(text)
-    log(f"wrote {path} ({report['duration_s']} s)")
+    report["loadavg_end"] = loadavg()
+    json_path, md_path = write_report(report, args.out, "service", markdown(report))
+    print(markdown(report, brief=True))
+    log(f"wrote {json_path} and {md_path} ({report['duration_s']} s)")
     failed = [s for s in report["sizes"] if isinstance(s.get("reference_check"), list)]
     return 1 if failed else 0
 
