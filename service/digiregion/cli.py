@@ -140,6 +140,9 @@ def load(
     store_dir: Annotated[Path | None, typer.Option("--store-dir", help="Ordner des lokalen Zwischen-Stores")] = None,
     chunk_triples: Annotated[int, typer.Option("--chunk-triples", help="Tripel pro Anfrage / triples per request")]
     = 20_000,
+    cleanup: Annotated[bool, typer.Option(
+        "--cleanup", help="Vorher temporäre Graphen aller früheren Ladevorgänge löschen (jeder Ziel-Graph) / first "
+                          "drop the temporary graphs of all earlier loads (any target graph)")] = False,
     config: Annotated[Path | None, typer.Option("--config", help="TOML-Konfigurationsdatei")] = None,
 ) -> None:
     """Prüft die Daten und lädt sie atomar in eine SPARQL-Datenbank / validate, then load into a SPARQL engine.
@@ -152,7 +155,7 @@ def load(
                          store_dir=store_dir)
     from .upload import run_load
 
-    raise typer.Exit(run_load(settings, graph=graph, force=force, chunk_triples=chunk_triples))
+    raise typer.Exit(run_load(settings, graph=graph, force=force, chunk_triples=chunk_triples, cleanup=cleanup))
 
 
 def _settings(config: Path | None, **values: object):

@@ -30,7 +30,7 @@ EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT, EXIT_ENGINE = 0, 1, 2, 3
 console = Console(stderr=True)
 
 
-def run_load(settings: Settings, *, graph: str | None, force: bool, chunk_triples: int) -> int:
+def run_load(settings: Settings, *, graph: str | None, force: bool, chunk_triples: int, cleanup: bool = False) -> int:
     """Run the whole ``load`` command; returns its exit code (see ``cli.load``)."""
     if settings.store == "embedded" or "://" not in settings.store:
         console.print("[red]Fehler / error[/red]: --store braucht die URL eines SPARQL-Endpunkts / "
@@ -61,12 +61,15 @@ def run_load(settings: Settings, *, graph: str | None, force: bool, chunk_triple
         try:
             report = load_dataset(built, target, chunk_triples=chunk_triples,
                                   progress=lambda n: progress.advance(task, n),
-                                  on_total=lambda total: progress.update(task, total=total))
+                                  on_total=lambda total: progress.update(task, total=total), cleanup_all=cleanup)
         except LoadError as exc:
             progress.stop()
             console.print(f"[red]Laden fehlgeschlagen / load failed[/red]: {exc}")
             console.print("Die bisherigen Daten bleiben aktiv. / The previous data stays live.")
             return EXIT_ENGINE
+    if report.removed:
+        console.print(f"{len(report.removed)} temporäre Graphen früherer Ladevorgänge entfernt / temporary graphs "
+                      "of earlier loads removed")
     for name, count in report.graphs.items():
         console.print(f"[green]geladen / loaded[/green] <{name}>: {count} Tripel/triples")
     console.print(f"Version {report.version[:16]} in {report.seconds:.1f} s")

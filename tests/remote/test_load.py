@@ -16,10 +16,12 @@ import pytest
 from digiregion.config import Settings
 from digiregion.store.credentials import Credentials
 from digiregion.store.loader import open_or_build
-from digiregion.store.remote_load import LoadTarget, load_dataset
+from digiregion.store.remote_layout import LOADING_PREFIX, loading_prefix
+from digiregion.store.remote_load import LoadTarget, load_dataset, temporary_graphs
 from tests.web.conftest import FIXTURE_DATA
 
 INVALID = Path(__file__).parent / "fixtures" / "invalid"
+HOEXTER = Path(__file__).parent / "fixtures" / "hoexter"
 
 
 def _count(virtuoso, graph: str) -> int:
@@ -95,3 +97,43 @@ def test_killed_load_leaves_the_previous_graph(virtuoso, fixtures_loaded):
     process.wait()
     assert _count(virtuoso, fixtures_loaded) == before
     assert process.returncode == -signal.SIGKILL
+    target = _target(virtuoso, fixtures_loaded)
+    assert temporary_graphs(target, loading_prefix(fixtures_loaded))  # the killed load left them behind
+    result = virtuoso.load("--graph", fixtures_loaded, "--force", str(FIXTURE_DATA))
+    assert result.returncode == 0, result.stderr
+    assert temporary_graphs(target, loading_prefix(fixtures_loaded)) == []  # the next load dropped them
+    assert _count(virtuoso, fixtures_loaded) == before
+
+
+def _insert(virtuoso, graph: str, triples: str) -> None:
+    """Write into the engine directly (as a killed load would have), through Virtuoso's update endpoint."""
+    update = f"INSERT DATA {{ GRAPH <{graph}> {{ {triples} }} }}"
+    response = httpx.post(virtuoso.sparql + "-auth", data={"update": update},
+                          auth=Credentials("dba", virtuoso.password).httpx_auth(), timeout=30)
+    assert response.status_code < 300, response.text
+
+
+def test_leftover_temporary_graphs_are_dropped_by_the_next_load(virtuoso):
+    graph = "urn:digiregion:test:leftovers"
+    result = virtuoso.load("--graph", graph, "--force", str(HOEXTER))
+    assert result.returncode == 0, result.stderr
+    served = _count(virtuoso, graph)
+    assert served == 23
+    mine = loading_prefix(graph) + "0123456789ab:0"
+    other = loading_prefix("urn:digiregion:test:someone-else") + "0123456789ab:0"  # a load into another graph
+    legacy = LOADING_PREFIX + "0123456789ab:0"  # name scheme without the target
+    for leftover in (mine, other, legacy):
+        _insert(virtuoso, leftover, "<urn:x:s> <urn:x:p> <urn:x:o> . <urn:x:s> <urn:x:p> 'x' .")
+    target = _target(virtuoso, graph)
+    assert temporary_graphs(target) == sorted([mine, other, legacy])
+
+    result = virtuoso.load("--graph", graph, "--force", str(HOEXTER))
+    assert result.returncode == 0, result.stderr
+    assert "1 temporäre Graphen" in result.stderr
+    assert temporary_graphs(target) == sorted([other, legacy])  # only this graph's leftovers are dropped
+    assert _count(virtuoso, graph) == served  # and the served graph is intact (replaced, not appended)
+
+    result = virtuoso.load("--graph", graph, "--force", "--cleanup", str(HOEXTER))
+    assert result.returncode == 0, result.stderr
+    assert temporary_graphs(target) == []  # --cleanup: every target, and the old name scheme
+    assert _count(virtuoso, graph) == served

@@ -12,6 +12,11 @@ A public endpoint must never serve a known-wrong answer as if it were right. Mea
   so the exact trigger is not known; the rule is therefore conservative: two or more ``*``/``+``
   paths in the same ``{ … }`` group are refused on Virtuoso.
 
+* **An alternative naming the same property twice** (``p|p``, ``rdf:type|a``) is collapsed into one
+  property, so each match comes back once instead of once per alternative (SPARQL 1.1 §18.4; found by
+  ``tests/web/test_sparql_clients.py::test_alternative_paths_have_bag_semantics``). Alternatives of
+  different properties are evaluated as the specification says.
+
 * **geo:wktLiteral** values are converted to Virtuoso's own geometry type on load (datatype
   ``virtrdf:Geometry``, coordinates rounded to single precision, WKT with a CRS IRI rejected). The
   Virtuoso profile therefore stores them under a private datatype and maps it back in every answer
@@ -97,6 +102,8 @@ def virtuoso_deviations(text: str) -> Deviation | None:
     if "wktLiteral" in text:
         return Deviation("wkt-datatype", WKT)
     tokens = scan(text)
+    if "|" in text and _repeated_alternative(tokens):
+        return Deviation("repeated-alternative", REPEATED_ALTERNATIVE)
     modifiers = set(path_modifiers(tokens))
     stack: list[_Group] = []
     for i, token in enumerate(tokens):
@@ -116,6 +123,58 @@ def virtuoso_deviations(text: str) -> Deviation | None:
                 if group.transitive >= 2:
                     return Deviation("two-transitive-paths", TWO_TRANSITIVE)
     return None
+
+
+def _repeated_alternative(tokens: list[Token]) -> bool:
+    """An alternative path naming the same property twice (``p|p``, ``rdf:type|a``, ``^p|^p``)."""
+    from .federation import _prologue, _resolve
+
+    prefixes, _ = _prologue(tokens, "", None)
+
+    def element(n: int) -> tuple[str, int] | None:
+        """The property (``^`` for inverse) starting at ``tokens[n]`` and the index after it."""
+        inverse = n < len(tokens) and tokens[n].kind == "other" and tokens[n].value == "^"
+        n += inverse
+        if n >= len(tokens):
+            return None
+        term = tokens[n]
+        if term.kind == "word" and term.value == "a":
+            name = RDF_TYPE
+        elif term.kind in ("iri", "pname"):
+            name = _resolve(term, prefixes, None) or term.value
+        else:
+            return None
+        return ("^" if inverse else "") + name, n + 1
+
+    def is_bar(n: int) -> bool:
+        return n < len(tokens) and tokens[n].kind == "other" and tokens[n].value == "|"
+
+    n = 0
+    while n < len(tokens):
+        first = element(n)
+        if first is None or not is_bar(first[1]):
+            n += 1
+            continue
+        seen = [first[0]]
+        end = first[1]
+        while is_bar(end) and (nxt := element(end + 1)) is not None:
+            seen.append(nxt[0])
+            end = nxt[1]
+        if len(set(seen)) < len(seen):
+            return True
+        n = end
+    return False
+
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+REPEATED_ALTERNATIVE = (
+    "Die angeschlossene Datenbank (Virtuoso) fasst eine Pfad-Alternative, die dieselbe Eigenschaft mehrmals "
+    "nennt (z. B. 'p|p' oder 'rdf:type|a'), zu einer zusammen und liefert dann zu wenige Zeilen (SPARQL 1.1 "
+    "§18.4: jede Alternative zählt); die Abfrage wird deshalb nicht ausgeführt. Bitte jede Eigenschaft nur "
+    "einmal nennen oder '{ … } UNION { … }' schreiben. / The connected engine (Virtuoso) collapses an "
+    "alternative path that names the same property more than once (e.g. 'p|p' or 'rdf:type|a') and then "
+    "returns too few rows (SPARQL 1.1 §18.4: every alternative counts), so this query is not run. Please name "
+    "each property once or write '{ … } UNION { … }'.")
 
 
 def _path_in_negation(modifier: str) -> str:
@@ -160,6 +219,8 @@ def empty_unknown_graphs(text: str, base_iri: str | None, named_graphs: set[str]
     Exact (both yield no solutions), and necessary: Virtuoso 7.2.5 answers ``ASK { GRAPH <g> { … } }``
     with *true* when ``g`` is outside the ``named-graph-uri`` set the service pins (SELECT is right).
     """
+    if "graph" not in text.lower():  # exact shortcut: no GRAPH keyword, nothing to rewrite
+        return text
     from .federation import _matching_brace, _prologue, _resolve
 
     tokens = scan(text)

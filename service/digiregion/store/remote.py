@@ -199,11 +199,12 @@ class RemoteStore(Store):
             tag, payload = await self._next(pipe, deadline, timeout)
             if tag == "E":
                 raise payload
+            if payload:
+                held += payload
             if tag == "Z":
                 body = bytes(held)
                 self._cache.put(key, form, body)
                 return QueryResult(form, media_type, _once(body), complete=body)
-            held += payload
             if len(held) >= HOLD_BYTES:
                 return QueryResult(form, media_type, self._stream(pipe, bytes(held), deadline, timeout))
 
@@ -212,7 +213,10 @@ class RemoteStore(Store):
 
     async def _start_transfer(self, deadline: float, work) -> Pipe:
         try:
-            await asyncio.wait_for(self._slots.acquire(), max(0.01, deadline - time.monotonic()))
+            if self._slots.locked():  # wait_for costs a task: only when there is something to wait for
+                await asyncio.wait_for(self._slots.acquire(), max(0.01, deadline - time.monotonic()))
+            else:
+                await self._slots.acquire()
         except TimeoutError as exc:
             raise StoreBusy("Alle Verbindungen zur Datenbank sind belegt; bitte später erneut versuchen. / "
                             "All engine connections are busy; please retry later.") from exc
@@ -227,7 +231,8 @@ class RemoteStore(Store):
         try:
             if remaining <= 0:
                 raise TimeoutError
-            return await asyncio.wait_for(pipe.queue.get(), remaining)
+            async with asyncio.timeout(remaining):  # unlike wait_for (3.11), no extra task per chunk
+                return await pipe.get()
         except TimeoutError as exc:
             pipe.cancel()
             raise QueryTimeout(
@@ -245,6 +250,8 @@ class RemoteStore(Store):
                     yield payload
                 elif tag == "Z":
                     finished = True
+                    if payload:
+                        yield payload
                     return
                 elif tag == "E":
                     finished = True
@@ -275,10 +282,9 @@ class RemoteStore(Store):
                     rdf = RDF_FORMATS[fmt]
                     prefixes = PREFIXES if rdf in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
                     ox.serialize(triples, sink, rdf, prefixes=prefixes)
-                sink.flush_chunks()
             finally:
                 response.close()
-            pipe.put("Z")
+            pipe.put("Z", sink.take())
         except Cancelled:
             return
         except StoreError as exc:

@@ -18,8 +18,13 @@ end:
    see the old or the new dataset, never a mix. The running ``digiregion serve`` notices the new data
    version within ``store_refresh`` seconds.
 4. On any failure before the switch, the temporary graphs are dropped (best effort) and the old
-   graphs are untouched. A killed load leaves its temporary graphs behind; they are invisible to the
-   service (the dataset is pinned) and can be dropped by name (``urn:digiregion:loading:…``).
+   graphs are untouched. A killed load (SIGKILL, power loss) cannot do that: its temporary graphs stay
+   behind, invisible to the service (the dataset is pinned) but taking space. So every load first
+   drops the temporary graphs that earlier loads into the same target graph left (their names carry
+   the target: ``remote_layout.loading_prefix``); ``cleanup_all`` (``load --cleanup``) drops those of
+   every target, including names from before the target was part of them. Two loads into the same
+   graph at the same time are not supported: the later one drops the earlier one's temporary graphs,
+   whose count check then fails, so the earlier load aborts and changes nothing.
 """
 
 from __future__ import annotations
@@ -41,7 +46,16 @@ from .base import StoreError
 from .credentials import Credentials, refuse_userinfo
 from .engines import GENERIC, EngineProfile, detect, sibling_url
 from .loader import BuiltStore
-from .remote_layout import EMPTY_GRAPH, FRAGMENT, LOADING_PREFIX, MANIFEST, VERSION, meta_graph, sparql_iri
+from .remote_layout import (
+    EMPTY_GRAPH,
+    FRAGMENT,
+    LOADING_PREFIX,
+    MANIFEST,
+    VERSION,
+    loading_prefix,
+    meta_graph,
+    sparql_iri,
+)
 from .sparql_client import Endpoint
 from .streaming import EngineReader
 
@@ -89,6 +103,8 @@ class LoadReport:
     """Target graph → triples now in it."""
     seconds: float
     version: str
+    removed: list[str] = field(default_factory=list)
+    """Temporary graphs of earlier (killed) loads that this load dropped first."""
 
 
 def _server_header(url: str) -> str | None:
@@ -101,12 +117,17 @@ def _server_header(url: str) -> str | None:
 
 
 def load_dataset(built: BuiltStore, target: LoadTarget, *, chunk_triples: int = DEFAULT_CHUNK_TRIPLES,
-                 progress: Progress | None = None, on_total: Callable[[int], None] | None = None) -> LoadReport:
-    """Upload ``built`` into temporary graphs, verify, and switch ``target.graph`` (and friends) atomically."""
+                 progress: Progress | None = None, on_total: Callable[[int], None] | None = None,
+                 cleanup_all: bool = False) -> LoadReport:
+    """Upload ``built`` into temporary graphs, verify, and switch ``target.graph`` (and friends) atomically.
+
+    Temporary graphs that earlier, killed loads into ``target.graph`` left behind are dropped first
+    (``cleanup_all``: those of loads into any graph).
+    """
     started = time.monotonic()
     source = ox.Store.read_only(str(built.oxigraph_path))
     info = built.info
-    token = f"{LOADING_PREFIX}{uuid.uuid4().hex[:12]}:"
+    token = f"{loading_prefix(target.graph)}{uuid.uuid4().hex[:12]}:"
     plan: list[tuple[str, str, Any]] = [(target.graph, token + "0", ox.DefaultGraph())]
     plan += [(g, f"{token}{n}", ox.NamedNode(g)) for n, g in enumerate(info.graphs, start=1)]
     meta = meta_graph(target.graph)
@@ -117,6 +138,7 @@ def load_dataset(built: BuiltStore, target: LoadTarget, *, chunk_triples: int = 
     with httpx.Client(auth=target.credentials.httpx_auth(target.auth),
                       timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=15.0)) as client:
         writer = _Writer(client, target)
+        removed = drop_leftovers(target, writer, LOADING_PREFIX if cleanup_all else loading_prefix(target.graph))
         previous = _previous_graphs(target, meta)
         temporary = [tmp for _, tmp, _ in plan] + [token + "meta"]
         try:
@@ -145,7 +167,31 @@ def load_dataset(built: BuiltStore, target: LoadTarget, *, chunk_triples: int = 
             writer.drop_quietly(temporary)
             raise
     graphs = {name: expected[tmp] for name, tmp, _ in plan}
-    return LoadReport(graphs, time.monotonic() - started, info.fingerprint)
+    return LoadReport(graphs, time.monotonic() - started, info.fingerprint, removed)
+
+
+def drop_leftovers(target: LoadTarget, writer: _Writer, prefix: str) -> list[str]:
+    """Drop the temporary graphs whose names start with ``prefix`` (left by killed loads); returns them.
+
+    One ``DROP`` per graph: a leftover may be large, and one transaction per graph keeps each small.
+    """
+    leftovers = temporary_graphs(target, prefix)
+    for graph in leftovers:
+        writer.update(f"DROP SILENT GRAPH {sparql_iri(graph)}")
+    return leftovers
+
+
+def temporary_graphs(target: LoadTarget, prefix: str = LOADING_PREFIX) -> list[str]:
+    """Names of the temporary load graphs in the engine that start with ``prefix``.
+
+    The query is not pinned to a dataset (it has to see graphs no dataset lists); it reads the graph
+    names only, once per load.
+    """
+    if '"' in prefix or "\\" in prefix:
+        raise ValueError(f"Ungültiges Präfix / invalid prefix: {prefix!r}")
+    rows = _select(target, f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} '
+                           f'FILTER(STRSTARTS(STR(?g), "{prefix}")) }}', named=None)
+    return sorted(row[0].value for row in rows if row[0] is not None and row[0].value.startswith(prefix))
 
 
 def switch_request(pairs: list[tuple[str, str]], stale: list[str]) -> str:
@@ -263,11 +309,12 @@ def _count_local(store: ox.Store, graph: Any) -> int:
     return int(next(iter(rows))[0].value)
 
 
-def _select(target: LoadTarget, text: str, named: list[str]) -> list[Any]:
+def _select(target: LoadTarget, text: str, named: list[str] | None) -> list[Any]:
+    """Rows of a SELECT on the query endpoint; ``named=None``: not pinned to any dataset (all graphs)."""
     endpoint = Endpoint(target.query_url, target.credentials, target.auth, target.profile)
     try:
-        response = endpoint.open(text, "SELECT", default_graphs=[EMPTY_GRAPH], named_graphs=named,
-                                 timeout=REQUEST_TIMEOUT, engine_timeout=False)
+        response = endpoint.open(text, "SELECT", default_graphs=[EMPTY_GRAPH] if named is not None else [],
+                                 named_graphs=named or [], timeout=REQUEST_TIMEOUT, engine_timeout=False)
     except StoreError as exc:
         raise LoadError(exc.message) from None
     try:

@@ -6,18 +6,28 @@ letting SPARQLWrapper build the whole result in memory. Every request is a form 
 limit), content negotiation by ``Accept`` only (SPARQLWrapper's extra ``format=`` parameters confuse
 some engines), and the query form is set explicitly so SPARQLWrapper's own regex never mistakes a
 query for an update.
+
+SPARQLWrapper builds the request (parameters, headers, query type) and names the errors; only the
+last step, ``urlopen``, goes through an opener of our own (``keepalive``): one per endpoint, kept
+for the process, reusing TCP connections, with the credentials in its auth handlers. Stock
+SPARQLWrapper would open a new connection per request and, with Digest auth, build and install a
+process-wide urllib opener on every request (which the federation's requests would then share).
 """
 
 from __future__ import annotations
 
 import ast
+import functools
+import io
 import socket
 import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http.client import HTTPResponse
+from typing import Any
 
-from SPARQLWrapper import BASIC, DIGEST, POST, URLENCODED, SPARQLWrapper
+from SPARQLWrapper import BASIC, POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import (
     EndPointInternalError,
     EndPointNotFound,
@@ -32,6 +42,7 @@ from .base import QuerySyntaxError, QueryTimeout, StoreError
 from .credentials import Credentials
 from .deviations import EngineDeviation
 from .engines import EngineProfile
+from .keepalive import ChallengeAuthHandler, KeepAliveHTTPHandler, KeepAliveHTTPSHandler
 
 RESULTS_ACCEPT = "application/sparql-results+json"
 GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9"
@@ -59,12 +70,11 @@ class Endpoint:
     def open(self, text: str, form: str, *, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = (),
              timeout: float, engine_timeout: bool = True) -> HTTPResponse:
         """Send one query; return the unread response (headers already checked by the profile)."""
-        wrapper = SPARQLWrapper(self.url, agent=f"digiregion/{__version__}")
+        wrapper = _PooledWrapper(self.url, opener(self.url, self.credentials, self.auth), form)
         wrapper.setMethod(POST)
         wrapper.setRequestMethod(URLENCODED)
         wrapper.setOnlyConneg(True)
         wrapper.setQuery(text)
-        wrapper.queryType = form  # never let SPARQLWrapper's regex turn a query into an update request
         wrapper.addCustomHttpHeader("Accept", RESULTS_ACCEPT if form in ("SELECT", "ASK") else GRAPH_ACCEPT)
         for graph in default_graphs:
             wrapper.addDefaultGraph(graph)
@@ -74,8 +84,8 @@ class Endpoint:
             name, value = self.profile.timeout_parameter(timeout)
             wrapper.addParameter(name, value)
         wrapper.setTimeout(max(1, int(timeout + 1)))  # the engine's own limit should fire first
-        if self.credentials:
-            wrapper.setHTTPAuth(BASIC if self.auth == "basic" else DIGEST)
+        if self.credentials and self.auth == "basic":  # sent up front; digest/auto: the opener answers a 401
+            wrapper.setHTTPAuth(BASIC)
             wrapper.setCredentials(self.credentials.user, self.credentials.password)
         try:
             response = wrapper.query().response
@@ -123,6 +133,56 @@ class Endpoint:
                 response.close()
                 raise
         return response
+
+
+class _PooledWrapper(SPARQLWrapper):
+    """SPARQLWrapper whose request goes through our opener instead of urllib's process-wide one.
+
+    ``_query`` is SPARQLWrapper 2.0's own, with ``urlopen`` replaced by ``opener.open`` (the error
+    mapping is the same; the body of an error is read once and kept for the caller). The query form
+    is the guard's, never SPARQLWrapper's regex guess: the regex could mistake a query for an update
+    request, and running it (twice per request, with the default query) cost ~0.1 ms.
+    """
+
+    def __init__(self, url: str, opener: urllib.request.OpenerDirector, form: str) -> None:
+        self._form = form
+        super().__init__(url, agent=f"digiregion/{__version__}")
+        self._opener = opener
+
+    def _parseQueryType(self, query: str) -> str:
+        return self._form
+
+    def _query(self) -> tuple[Any, str]:
+        request = self._createRequest()
+        try:
+            if self.timeout:
+                return self._opener.open(request, timeout=self.timeout), self.returnFormat
+            return self._opener.open(request), self.returnFormat
+        except urllib.error.HTTPError as exc:
+            body = exc.read()
+            exc.close()
+            errors = {400: QueryBadFormed, 404: EndPointNotFound, 401: Unauthorized, 414: URITooLong,
+                      500: EndPointInternalError}
+            if exc.code in errors:
+                raise errors[exc.code](body) from None
+            raise urllib.error.HTTPError(exc.url, exc.code, exc.msg, exc.hdrs, io.BytesIO(body)) from None
+
+
+@functools.lru_cache(maxsize=32)
+def opener(url: str, credentials: Credentials, auth: str) -> urllib.request.OpenerDirector:
+    """The opener for one endpoint: kept-alive connections, and the credentials where a 401 asks for them.
+
+    Cached per (url, credentials, auth), so the federation's per-call ``Endpoint`` objects and the
+    store's share openers and connections. ``basic`` sends the credentials up front (SPARQLWrapper);
+    ``digest`` and ``auto`` send nothing until the engine challenges.
+    """
+    handlers: list[Any] = [KeepAliveHTTPHandler(), KeepAliveHTTPSHandler()]
+    if credentials and auth != "basic":
+        passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+        passwords.add_password(None, url, credentials.user, credentials.password)
+        handlers.append(urllib.request.HTTPDigestAuthHandler(passwords) if auth == "digest"
+                        else ChallengeAuthHandler(passwords))
+    return urllib.request.build_opener(*handlers)
 
 
 def _timeout_message(timeout: float) -> str:
