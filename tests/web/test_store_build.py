@@ -92,15 +92,18 @@ def test_worker_switches_to_an_identical_in_memory_copy(large_store, source):
 def test_heap_trimmer_trims_only_after_the_worker_grew():
     levels = iter([100, 120, 300, 150, 140, 200, 210, 160])
     trims: list[int] = []
-    trimmer = HeapTrimmer(slack=64, trim=trims.append, resident=lambda: next(levels))  # baseline 100
-    trimmer.after_request()  # 120: within the slack
+    trimmer = HeapTrimmer(slack=64, trim=trims.append, resident=lambda: next(levels), min_seconds=0.5)
+    trimmer.after_request(0.01)  # fast: not even measured
+    trimmer.after_request(1.0)  # 100: the first slow request sets the level
+    trimmer.after_request(1.0)  # 120: within the slack
     assert trims == []
-    trimmer.after_request()  # 300: trimmed, 150 stays in use
+    trimmer.after_request(1.0)  # 300: trimmed, 150 stays in use
     assert trims == [0]
-    trimmer.after_request()  # 140: the level drops
-    trimmer.after_request()  # 200: within 140 + 64
+    trimmer.after_request(1.0)  # 140: the level drops
+    trimmer.after_request(1.0)  # 200: within 140 + 64
     assert trims == [0]
-    trimmer.after_request()  # 210: past it
+    trimmer.after_request(0.1)  # fast requests never trim, whatever the level
+    trimmer.after_request(1.0)  # 210: past it
     assert trims == [0, 0]
 
 
