@@ -90,20 +90,18 @@ def test_worker_switches_to_an_identical_in_memory_copy(large_store, source):
 
 
 def test_heap_trimmer_trims_only_after_the_worker_grew():
-    levels = iter([100, 120, 300, 150, 140, 200, 210, 160])
+    levels = iter([100, 120, 300, 150, 140, 200, 150, 300, 160])
     trims: list[int] = []
-    trimmer = HeapTrimmer(slack=64, trim=trims.append, resident=lambda: next(levels), min_seconds=0.5)
-    trimmer.after_request(0.01)  # fast: not even measured
-    trimmer.after_request(1.0)  # 100: the first slow request sets the level
-    trimmer.after_request(1.0)  # 120: within the slack
-    assert trims == []
-    trimmer.after_request(1.0)  # 300: trimmed, 150 stays in use
+    trimmer = HeapTrimmer(slack=64, trim=trims.append, resident=lambda: next(levels), min_seconds=0.5)  # 100
+    trimmer.after_request(1.0)  # 120: slow, but within the slack
+    trimmer.after_request(1.0)  # 300: slow and past it: trimmed, 150 stays in use
     assert trims == [0]
-    trimmer.after_request(1.0)  # 140: the level drops
+    trimmer.after_request(0.01)  # 140: a fast request sets the working level
     trimmer.after_request(1.0)  # 200: within 140 + 64
     assert trims == [0]
-    trimmer.after_request(0.1)  # fast requests never trim, whatever the level
-    trimmer.after_request(1.0)  # 210: past it
+    trimmer.after_request(0.01)  # 150: fast requests never trim; the level follows them
+    assert trims == [0]
+    trimmer.after_request(1.0)  # 300: past 150 + 64 after a slow request: trimmed
     assert trims == [0, 0]
 
 
