@@ -83,6 +83,25 @@ def tree_rss(pid: int) -> int:
     return total
 
 
+def tree_pss(pid: int) -> int:
+    """Proportional set size of ``pid``'s tree: shared pages (libraries, copy-on-write) counted once in total.
+
+    The RSS sum counts a page shared by the web process and its workers once per process; PSS splits it.
+    Read from /proc/PID/smaps_rollup, which walks the page tables, so it is only sampled at a new RSS peak.
+    """
+    total = 0
+    for current in _tree(pid):
+        try:
+            with open(f"/proc/{current}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds used so far by ``pid`` and its descendants (utime + stime, plus the reaped children's)."""
     ticks = 0
@@ -148,6 +167,8 @@ class RssSampler:
     def __init__(self, pids: list[int], interval: float = 0.5) -> None:
         self.pids = list(pids)
         self.peak = 0
+        self.pss_at_peak = 0
+        """PSS of the same trees at the moment of the RSS peak (shared pages counted once)."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._interval = interval
@@ -155,7 +176,10 @@ class RssSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, sum(tree_rss(pid) for pid in list(self.pids)))
+            total = sum(tree_rss(pid) for pid in list(self.pids))
+            if total > self.peak:
+                self.peak = total
+                self.pss_at_peak = sum(tree_pss(pid) for pid in list(self.pids))
             self._stop.wait(self._interval)
 
     def close(self) -> int:
@@ -249,6 +273,8 @@ class Engine:
         self.phase = "start"
         #: peak RSS bytes per phase ("start": load/build + answers, "restart": the measured life)
         self.peaks: dict[str, int] = {}
+        #: PSS bytes at each phase's RSS peak
+        self.pss_at_peaks: dict[str, int] = {}
         self.details: dict[str, object] = {}
         self.log_path: Path | None = None
 
@@ -275,7 +301,10 @@ class Engine:
 
     def _close_sampler(self) -> None:
         if self.sampler is not None:
-            self.peaks[self.phase] = max(self.peaks.get(self.phase, 0), self.sampler.close())
+            peak = self.sampler.close()
+            if peak >= self.peaks.get(self.phase, 0):
+                self.peaks[self.phase] = peak
+                self.pss_at_peaks[self.phase] = self.sampler.pss_at_peak
             self.sampler = None
 
     def pids(self) -> list[int]:

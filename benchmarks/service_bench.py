@@ -341,6 +341,7 @@ def _stop(engine: Engine, entry: dict[str, object]) -> None:
     finally:
         entry["peak_rss_mb"] = round(engine.peak_rss() / 2**20, 1)
         entry["peak_rss_phases_mb"] = {phase: round(peak / 2**20, 1) for phase, peak in engine.peaks.items()}
+        entry["pss_at_peak_phases_mb"] = {phase: round(pss / 2**20, 1) for phase, pss in engine.pss_at_peaks.items()}
 
 
 def measure(engine: Engine, entry: dict[str, object], mix: list[Query], skip: dict[str, str],
@@ -514,9 +515,14 @@ def fmt_throughput(found: dict[str, object] | None) -> str:
 
 def fmt_rss(e: dict[str, object]) -> str:
     phases = e.get("peak_rss_phases_mb", {})
+    pss = e.get("pss_at_peak_phases_mb", {})
+    text = str(e.get("peak_rss_mb", "–"))
+    notes = []
     if "restart" in phases:
-        return f"{e.get('peak_rss_mb', '–')} (measured life {phases['restart']})"
-    return str(e.get("peak_rss_mb", "–"))
+        notes.append(f"measured life {phases['restart']}")
+    if pss:
+        notes.append("PSS at the peaks " + " / ".join(f"{phase} {value}" for phase, value in pss.items()))
+    return f"{text} ({'; '.join(notes)})" if notes else text
 
 
 def conditions(engines: dict[str, dict[str, object]]) -> list[str]:
