@@ -54,9 +54,8 @@ from service_bench import (
     fmt_throughput,
     kinds_of,
     log,
-    machine,
+    new_report,
     prepare_data,
-    quiet_settings,
     run_engines,
     startup_text,
     verdict,
@@ -257,16 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or args.out / "work"
     mix = load_mix()
     started = dt.datetime.now(dt.UTC)
-    report: dict[str, object] = {
-        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "started": started.strftime("%Y%m%dT%H%M%S"),
-        "command": " ".join([Path(sys.executable).as_posix(), "benchmarks/scaling_bench.py",
-                             *(argv if argv is not None else sys.argv[1:])]),
-        "machine": machine(),
-        "settings": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-                     "quiet": quiet_settings(), "method": "one engine at a time; answers, then restart + measure"},
-        "sizes": [],
-    }
+    report = new_report("scaling_bench.py", args, argv, started)
     for size in sizes:
         files = prepare_data(str(size), work)
         size_result: dict[str, object] = {"size": size, "files": len(list(files.iterdir())),

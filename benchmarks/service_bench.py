@@ -488,6 +488,21 @@ def machine() -> dict[str, object]:
             "os": platform.platform(), "python": platform.python_version(), "loadavg": loadavg()}
 
 
+def new_report(script: str, args: argparse.Namespace, argv: list[str] | None,
+               started: dt.datetime) -> dict[str, object]:
+    """The JSON report's header shared by the service and scaling benchmarks: when, how, where."""
+    return {
+        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "started": started.strftime("%Y%m%dT%H%M%S"),
+        "command": " ".join([Path(sys.executable).as_posix(), f"benchmarks/{script}",
+                             *(argv if argv is not None else sys.argv[1:])]),
+        "machine": machine(),
+        "settings": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+                     "quiet": quiet_settings(), "method": "one engine at a time; answers, then restart + measure"},
+        "sizes": [],
+    }
+
+
 def quiet_settings() -> dict[str, float]:
     return {"engine_cores_below": bench_engines.QUIET_ENGINE_CORES,
             "machine_cores_below": bench_engines.QUIET_MACHINE_CORES,
@@ -729,16 +744,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or args.out / "work"
     mix = load_mix()
     started = dt.datetime.now(dt.UTC)
-    report: dict[str, object] = {
-        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "started": started.strftime("%Y%m%dT%H%M%S"),
-        "command": " ".join([Path(sys.executable).as_posix(), "benchmarks/service_bench.py",
-                             *(argv if argv is not None else sys.argv[1:])]),
-        "machine": machine(),
-        "settings": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-                     "quiet": quiet_settings(), "method": "one engine at a time; answers, then restart + measure"},
-        "sizes": [],
-    }
+    report = new_report("service_bench.py", args, argv, started)
     for size in [s.strip() for s in args.sizes.split(",") if s.strip()]:
         report["sizes"].append(run_size(size, args, plan, mix, work))
     report["versions"] = {name: e.get("version") for s in report["sizes"] for name, e in s["engines"].items()}

@@ -7,13 +7,13 @@ and compares the rows as multisets.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pyoxigraph as ox
 import pytest
 import rdflib
 
 from digiregion.store.alternative_paths import rewrite
+
+from .reference import load_both, rows
 
 DATA = """
 @prefix : <http://example.org/> .
@@ -28,21 +28,12 @@ PREFIX = "PREFIX : <http://example.org/>\n"
 
 @pytest.fixture(scope="module")
 def engines() -> tuple[rdflib.Graph, ox.Store]:
-    graph = rdflib.Graph().parse(data=DATA, format="turtle")
-    store = ox.Store()
-    store.load(DATA.encode(), ox.RdfFormat.TURTLE)
-    return graph, store
+    return load_both(DATA)
 
 
-def _rdflib_rows(graph: rdflib.Graph, query: str) -> Counter:
-    result = graph.query(query)
-    return Counter(tuple(str(v) if v is not None else None for v in row) for row in result)
-
-
-def _oxigraph_rows(store: ox.Store, query: str) -> Counter:
-    result = store.query(query)
-    return Counter(tuple(row[v].value if row[v] is not None else None for v in result.variables)
-                   for row in result)
+def _count(engines, query: str, run_text: str) -> tuple[int, int]:
+    expected, actual = rows(*engines, query, run_text)
+    return sum(expected.values()), sum(actual.values())
 
 
 BAG_CASES = [
@@ -72,25 +63,23 @@ KNOWN_LIMITS = [
 
 @pytest.mark.parametrize("body", BAG_CASES)
 def test_rewritten_query_answers_like_the_specification(engines, body: str) -> None:
-    graph, store = engines
     query = PREFIX + body
-    assert _oxigraph_rows(store, rewrite(query)) == _rdflib_rows(graph, query)
+    expected, actual = rows(*engines, query, rewrite(query))
+    assert actual == expected
 
 
 @pytest.mark.xfail(strict=True, reason="documented limit of the rewrite: the engine still deduplicates")
 @pytest.mark.parametrize("body", KNOWN_LIMITS)
 def test_known_limits_still_deduplicate(engines, body: str) -> None:
-    graph, store = engines
     query = PREFIX + body
-    assert _oxigraph_rows(store, rewrite(query)) == _rdflib_rows(graph, query)
+    expected, actual = rows(*engines, query, rewrite(query))
+    assert actual == expected
 
 
 def test_the_engine_itself_deduplicates_which_is_why_the_rewrite_exists(engines) -> None:
-    graph, store = engines
     query = PREFIX + "SELECT ?s ?o { ?s (:p|:q) ?o }"
-    assert sum(_rdflib_rows(graph, query).values()) == 5  # s1 o1 twice, s2 o1, s3 s3 twice
-    assert sum(_oxigraph_rows(store, query).values()) == 3
-    assert sum(_oxigraph_rows(store, rewrite(query)).values()) == 5
+    assert _count(engines, query, query) == (5, 3)  # s1 o1 twice, s2 o1, s3 s3 twice; the engine: 3
+    assert _count(engines, query, rewrite(query)) == (5, 5)
 
 
 @pytest.mark.parametrize("query", [

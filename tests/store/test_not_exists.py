@@ -7,13 +7,13 @@ the two operators: unbound variables, disjoint variables, optional bindings.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pyoxigraph as ox
 import pytest
 import rdflib
 
 from digiregion.store.not_exists import rewrite
+
+from .reference import load_both, rows
 
 DATA = """
 @prefix : <http://example.org/> .
@@ -30,25 +30,13 @@ PREFIX = "PREFIX : <http://example.org/>\n"
 
 @pytest.fixture(scope="module")
 def engines() -> tuple[rdflib.Graph, ox.Store]:
-    graph = rdflib.Graph().parse(data=DATA, format="turtle")
-    store = ox.Store()
-    store.load(DATA.encode(), ox.RdfFormat.TURTLE)
-    return graph, store
-
-
-def _rows(result, variables) -> Counter:
-    return Counter(tuple(None if row[v] is None else str(row[v].value if hasattr(row[v], "value") else row[v])
-                         for v in variables) for row in result)
+    return load_both(DATA)
 
 
 def _compare(engines, body: str) -> None:
-    graph, store = engines
     query = PREFIX + body
-    expected = graph.query(query)
-    actual = store.query(rewrite(query))
-    names = [str(v) for v in expected.vars]
-    assert _rows(actual, [ox.Variable(n) for n in names]) == Counter(
-        tuple(None if row[n] is None else str(row[n]) for n in names) for row in expected)
+    expected, actual = rows(*engines, query, rewrite(query))
+    assert actual == expected
 
 
 REWRITTEN = [

@@ -42,8 +42,8 @@ def write_remote_dumps(store: RemoteStore, info: DatasetInfo, folder: Path, page
     _check(len(triples), info.default_graph_triples, store.graph)
     memory.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in _ordered(triples))
     named_total = 0
+    upper = info.triples - info.default_graph_triples  # all named graphs together: enough to decide on paging
     for graph in info.graphs:
-        upper = info.triples - info.default_graph_triples  # all named graphs together: enough to decide on paging
         triples = _fetch(store, "GRAPH ?g { ?s ?p ?o }", upper, page,
                          default_graphs=[store.graph], named_graphs=[graph])
         named_total += len(triples)
