@@ -21,7 +21,7 @@ import functools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urljoin
 
 from .base import QueryRefused, QuerySyntaxError, UnknownGraph
@@ -36,21 +36,25 @@ UPDATE_KEYWORDS = frozenset(
 
 _TOKEN = re.compile(
     r"""
-    (?P<ws>\s+)
-  | (?P<comment>\#[^\n\r]*)
-  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
+    (?:\s|\#[^\n\r]*)*+   # whitespace and comments before the token, possessive: never re-read
+    (?:
+      (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
                |"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<var>[?$][A-Za-z0-9_\u00B7-\uFFFF]+)
-  | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-  | (?P<bnode>_:[A-Za-z0-9_\-.\u00B7-\uFFFF]*)
-  | (?P<pname>(?:[A-Za-z\u00C0-\uFFFF][A-Za-z0-9_\-.\u00B7-\uFFFF]*)?:(?:[A-Za-z0-9_\-:%.\u00B7-\uFFFF]|\\.)*)
-  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<number>[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.[0-9]*[eE][+-]?[0-9]+|[0-9]+(?:[eE][+-]?[0-9]+)?)
-  | (?P<other>.)
+    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<var>[?$][A-Za-z0-9_\u00B7-\uFFFF]+)
+    | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+    | (?P<bnode>_:[A-Za-z0-9_\-.\u00B7-\uFFFF]*)
+    | (?P<pname>(?:[A-Za-z\u00C0-\uFFFF][A-Za-z0-9_\-.\u00B7-\uFFFF]*)?:(?:[A-Za-z0-9_\-:%.\u00B7-\uFFFF]|\\.)*)
+    | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<number>[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.[0-9]*[eE][+-]?[0-9]+|[0-9]+(?:[eE][+-]?[0-9]+)?)
+    | (?P<other>.)
+    | (?P<end>\Z)   # trailing whitespace/comments: consumed once here, not re-scanned from every position
+    )
     """,
     re.VERBOSE | re.DOTALL,
 )
+"""One match per token; the whitespace and comments in front of it are consumed by the same match
+(half as many matches as tokenising them separately: the lexer's cost is per match)."""
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
@@ -66,18 +70,16 @@ class QueryInfo:
     from_named_graphs: list[str] = field(default_factory=list)
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    return [(token.kind, token.value) for token in _scan_cached(text)]
-
-
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One lexical token with its position, for tools that rewrite a query (``federation``, ``deviations``)."""
 
     kind: str
     value: str
     start: int
     end: int
+
+
+_EOF = Token("eof", "", -1, -1)
 
 
 def scan(text: str) -> list[Token]:
@@ -92,8 +94,14 @@ def scan(text: str) -> list[Token]:
 
 @functools.lru_cache(maxsize=64)
 def _scan_cached(text: str) -> tuple[Token, ...]:
-    return tuple(Token(m.lastgroup or "other", m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)
-                 if m.lastgroup not in ("ws", "comment"))
+    tokens = []
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "other"
+        if kind == "end":
+            break
+        start, end = match.span(kind)
+        tokens.append(Token(kind, text[start:end], start, end))
+    return tuple(tokens)
 
 
 def _decode_escapes(text: str) -> str:
@@ -125,13 +133,13 @@ def _analyse_cached(text: str, base_iri: str | None) -> QueryInfo:
 
 
 def _analyse_reading(text: str, base_iri: str | None, info: QueryInfo) -> None:
-    tokens = _tokens(text)
+    tokens = _scan_cached(text)
     prefixes: dict[str, str] = {}
     base = base_iri
     i = 0
 
-    def resolve(token: tuple[str, str]) -> str | None:
-        kind, value = token
+    def resolve(token: Token) -> str | None:
+        kind, value = token.kind, token.value
         if kind == "iri":
             iri = value[1:-1]
             return urljoin(base, iri) if base and ":" not in iri.split("/", 1)[0] else iri
@@ -142,9 +150,9 @@ def _analyse_reading(text: str, base_iri: str | None, info: QueryInfo) -> None:
         return None
 
     while i < len(tokens):
-        kind, value = tokens[i]
+        kind, value = tokens[i].kind, tokens[i].value
         upper = value.upper() if kind == "word" else ""
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else ("eof", "")
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else _EOF
         if upper == "PREFIX" and nxt[0] == "pname" and i + 2 < len(tokens) and tokens[i + 2][0] == "iri":
             prefixes[nxt[1].rstrip(":").split(":")[0]] = resolve(tokens[i + 2]) or ""
             i += 3

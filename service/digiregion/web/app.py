@@ -12,6 +12,7 @@ limit (413 before the body is read into memory) and gzip for larger responses.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -135,6 +136,10 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
         await service.load_metadata()
         follower = _follow(service, getattr(store, "refresh_interval", None))
         dumps = _when_dumps_ready(service)
+        # Everything built so far lives as long as the process: keep it out of the cyclic collector's
+        # full passes, which would otherwise walk it again and again during the first requests.
+        gc.collect()
+        gc.freeze()
         yield
         for task in (follower, dumps):
             if task is not None:
