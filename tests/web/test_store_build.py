@@ -15,7 +15,8 @@ import pytest
 from digiregion.config import ConfigError, Settings
 from digiregion.dumps import PREFIXES, read_manifest
 from digiregion.store import dumper, loader
-from digiregion.store.worker import HeapTrimmer, Worker, mirror_sources, read_frame
+from digiregion.store.forkserver import fill_copy, load_copy, mirror_sources
+from digiregion.store.worker import HeapTrimmer, Worker, read_frame
 
 from .conftest import FIXTURE_DATA
 
@@ -60,19 +61,19 @@ def test_counts_and_fragments_match_full_queries(large_store):
 
 
 @pytest.mark.parametrize("source", ["snapshot", "inputs"])
-def test_worker_switches_to_an_identical_in_memory_copy(large_store, source):
+def test_in_memory_copy_answers_like_the_on_disk_store(large_store, source):
     if source == "snapshot":
         dumper.main(["dumper", str(large_store.path)])
     sources = mirror_sources(str(large_store.oxigraph_path), source)
     assert len(sources) == (1 if source == "snapshot" else len(large_store.info.files))
     assert all(s.lenient == (source == "snapshot") for s in sources)  # only the store's own dump skips checks
+    config = {"store": str(large_store.oxigraph_path), "fragments": str(large_store.fragments_path),
+              "prefixes": PREFIXES}
     out = io.BytesIO()
-    worker = Worker({"store": str(large_store.oxigraph_path), "fragments": str(large_store.fragments_path),
-                     "prefixes": PREFIXES}, out)
     query = {"op": "query", "text": "SELECT ?p (COUNT(*) AS ?n) { ?s ?p ?o } GROUP BY ?p ORDER BY ?p",
              "format": "json", "form": "SELECT", "base_iri": None, "max_bytes": 1 << 24, "max_rows": 1000}
 
-    def answer() -> dict:
+    def answer(worker: Worker) -> dict:
         out.seek(0)
         out.truncate()
         worker.query(query)
@@ -83,10 +84,22 @@ def test_worker_switches_to_an_identical_in_memory_copy(large_store, source):
         assert [tag for tag, _ in frames][-1] == b"Z"
         return json.loads(b"".join(payload for tag, payload in frames if tag == b"D"))
 
-    on_disk = answer()
-    worker.load_mirror(sources)
-    assert worker.in_memory
-    assert answer() == on_disk
+    on_disk = Worker(config, out)
+    in_memory = Worker(config, out, store=fill_copy(sources))
+    assert in_memory.in_memory and not on_disk.in_memory
+    assert answer(in_memory) == answer(on_disk)
+    copy, quads = load_copy({**config, "mirror": source})
+    assert quads == len(copy) == large_store.info.triples
+
+
+def test_fork_server_refuses_a_copy_that_differs_from_the_store(large_store, monkeypatch):
+    import pyoxigraph as ox
+
+    from digiregion.store import forkserver
+
+    monkeypatch.setattr(forkserver, "fill_copy", lambda sources: ox.Store())
+    with pytest.raises(ValueError, match="in-memory copy has 0 quads"):
+        load_copy({"store": str(large_store.oxigraph_path), "mirror": "inputs"})
 
 
 def test_heap_trimmer_trims_only_after_the_worker_grew():

@@ -13,7 +13,9 @@ are kept in a small LRU cache keyed by the request, which is what makes repeated
 cheap. Larger results are streamed; if they hit the deadline or the size cap mid-stream the
 connection is aborted (the client sees a broken transfer, never a short 200 that looks complete).
 
-Each worker answers from an in-memory copy of the store once it has loaded one (``worker.py``); the
+Workers answer from one in-memory copy held by a fork server (``forkserver.py``) and forked from it
+(until it is loaded, from the on-disk store); a forked worker that has copied too much of the shared
+copy retires after its answer and a fresh fork takes its place (``worker.CopyGuard``). The
 snapshot and dumps of a large store are written by a background process (``dumper.py``) started
 here, so neither is on the start-up path. ``dumps_ready`` tells the web layer when they exist.
 """
@@ -24,10 +26,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import signal
+import socket
 import struct
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from ..config import Settings
@@ -74,43 +79,181 @@ RESULT_MEDIA_TYPES = {
 
 
 class _WorkerProcess:
-    """One running worker and its framed pipe."""
+    """One running worker and its framed channel (pipes of a spawned worker, a socket of a forked one)."""
 
-    def __init__(self, process: asyncio.subprocess.Process, isolated: bool) -> None:
-        self.process = process
-        self.isolated = isolated
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 kill: Callable[[], None], wait: Callable[[], Awaitable[Any]]) -> None:
+        self.reader = reader
+        self.writer = writer
+        self._kill = kill
+        self._wait = wait
+        self.isolated = False
+        self.in_memory = False
+        self.exited = False
+        self.pid: int | None = None
 
     @classmethod
     async def spawn(cls, config: dict[str, Any]) -> _WorkerProcess:
+        """A fresh interpreter over the on-disk store (before the fork server is ready, or without it)."""
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "digiregion.store.worker", json.dumps(config),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        worker = cls(process, False)
-        tag, payload = await worker.recv()
+        assert process.stdin is not None and process.stdout is not None
+
+        def kill() -> None:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+
+        return await cls(process.stdout, process.stdin, kill, process.wait).handshake()
+
+    async def handshake(self) -> _WorkerProcess:
+        tag, payload = await self.recv()
         if tag != b"R":
-            worker.kill()
+            self.kill()
             raise RuntimeError("query worker did not start")
-        worker.isolated = bool(json.loads(payload)["isolated"])
-        return worker
+        ready = json.loads(payload)
+        self.pid = ready.get("pid")
+        self.isolated = bool(ready["isolated"])
+        self.in_memory = bool(ready.get("in_memory"))
+        return self
 
     async def send(self, request: dict[str, Any]) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(frame(b"Q", json.dumps(request).encode()))
-        await self.process.stdin.drain()
+        self.writer.write(frame(b"Q", json.dumps(request).encode()))
+        await self.writer.drain()
 
     async def recv(self) -> tuple[bytes, bytes]:
-        assert self.process.stdout is not None
         try:
-            header = await self.process.stdout.readexactly(_HEADER.size)
+            header = await self.reader.readexactly(_HEADER.size)
             tag, length = _HEADER.unpack(header)
-            return tag, await self.process.stdout.readexactly(length)
-        except asyncio.IncompleteReadError as exc:
+            return tag, await self.reader.readexactly(length)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            self.exited = True
             raise StoreError("Abfrage-Prozess beendet / query worker exited") from exc
 
     def kill(self) -> None:
+        self.exited = True
+        self._kill()
+
+    async def wait(self) -> None:
+        await self._wait()
+
+
+class _ForkServer:
+    """The parent's side of ``forkserver.py``: one process holding the in-memory copy, forking workers from it."""
+
+    def __init__(self, process: asyncio.subprocess.Process, control: socket.socket) -> None:
+        self.process = process
+        self.control = control
+        self.isolated = False
+        self._lock = asyncio.Lock()
+        self._replies: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        """Kept: a collected writer closes its transport, and the replies would end."""
+
+    @classmethod
+    async def start(cls, config: dict[str, Any]) -> _ForkServer:
+        ours, theirs = socket.socketpair()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "digiregion.store.forkserver",
+                json.dumps({**config, "control_fd": theirs.fileno()}), pass_fds=(theirs.fileno(),))
+        finally:
+            theirs.close()
+        return cls(process, ours)
+
+    async def ready(self) -> dict[str, Any]:
+        """Wait until the copy is loaded; raises ``StoreError`` with the server's reason if it could not be."""
+        self.control.setblocking(False)
+        # the replies are read through a duplicate: uvloop takes over (detaches) the socket it is given,
+        # and ``fork`` still needs this one to pass file descriptors with sendmsg
+        self._replies, self._writer = await asyncio.open_unix_connection(sock=self.control.dup())
+        tag, payload = await self._reply()
+        answer = json.loads(payload)
+        if tag != b"R":
+            raise StoreError(answer.get("message", "fork server failed"))
+        self.isolated = bool(answer["isolated"])
+        return answer
+
+    async def _reply(self) -> tuple[bytes, bytes]:
+        assert self._replies is not None
+        try:
+            tag, length = _HEADER.unpack(await self._replies.readexactly(_HEADER.size))
+            return tag, await self._replies.readexactly(length)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            raise StoreError("Fork-Server beendet / fork server exited") from exc
+
+    @property
+    def running(self) -> bool:
+        return self.process.returncode is None
+
+    async def fork(self) -> _WorkerProcess:
+        """A new worker forked from the server, sharing its in-memory copy; ready in milliseconds."""
+        ours, theirs = socket.socketpair()
+        try:
+            async with self._lock:
+                socket.send_fds(self.control, [b"F"], [theirs.fileno()])
+                _, payload = await self._reply()
+        finally:
+            theirs.close()
+        pid = int(json.loads(payload)["pid"])
+        handle = _PidHandle(pid)
+        reader, writer = await asyncio.open_unix_connection(sock=ours)
+
+        def kill() -> None:
+            handle.kill()
+            writer.close()
+
+        async def wait() -> None:
+            await handle.wait(reader)
+
+        return await _WorkerProcess(reader, writer, kill, wait).handshake()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self.control.close()
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.kill()
+        await self.process.wait()
+
+
+class _PidHandle:
+    """Signals a forked worker through a pidfd where Linux has them, so a recycled pid is never hit."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.fd: int | None = None
+        with contextlib.suppress(AttributeError, OSError):
+            self.fd = os.pidfd_open(pid)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, OSError):
+            if self.fd is not None:
+                signal.pidfd_send_signal(self.fd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+
+    async def wait(self, reader: asyncio.StreamReader) -> None:
+        """Until the worker is gone: its pidfd turns readable (else: its socket reaches EOF)."""
+        try:
+            if self.fd is None:
+                with contextlib.suppress(ConnectionError):
+                    while await reader.read(65536):
+                        pass
+                return
+            loop = asyncio.get_running_loop()
+            gone = loop.create_future()
+            loop.add_reader(self.fd, lambda: gone.done() or gone.set_result(None))
+            try:
+                await gone
+            finally:
+                loop.remove_reader(self.fd)
+        finally:
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
 
 
 class EmbeddedStore(Store):
@@ -131,7 +274,10 @@ class EmbeddedStore(Store):
         self._idle: asyncio.Queue[_WorkerProcess] = asyncio.Queue()
         self._all: set[_WorkerProcess] = set()
         self._cache = ResultCache(CACHE_ENTRY_BYTES, CACHE_TOTAL_BYTES)
-        self._background: set[asyncio.Task] = set()
+        self._background: set[asyncio.Future] = set()
+        self._forkserver: _ForkServer | None = None
+        self._memory_ready = False
+        """True once the fork server holds the in-memory copy: new workers are forked from it."""
         self.isolated: bool | None = None
 
     @property
@@ -139,7 +285,7 @@ class EmbeddedStore(Store):
         return self.built.info
 
     def _mirror_sources(self) -> str | None:
-        """Where a worker fills its in-memory copy from: the snapshot, or else the store's own input files."""
+        """Where the fork server fills the in-memory copy from: the snapshot, or else the store's own input files."""
         if not self.settings.in_memory:
             return None
         return "snapshot" if self.built.snapshot_path.is_file() else "inputs"
@@ -149,14 +295,38 @@ class EmbeddedStore(Store):
         if self.built.extras_ready:
             self.dumps_ready.set()
         else:
-            task = asyncio.get_running_loop().create_task(self._write_extras())
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._run_in_background(self._write_extras())
+        mirror = self._mirror_sources()
+        if mirror is not None:
+            self._forkserver = await _ForkServer.start({**self._config, "mirror": mirror})
+            self._run_in_background(self._switch_to_memory(self._forkserver))
         workers = await asyncio.gather(*(self._spawn() for _ in range(max(1, self.settings.workers))))
         self.isolated = all(w.isolated for w in workers)
         if not self.isolated and self._config["isolate"]:
             log.warning("Abfrage-Prozesse ohne Netz-Isolation (Plattform erlaubt kein unshare) / "
                         "query workers are not network-isolated on this platform")
+
+    def _run_in_background(self, job: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(job)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _switch_to_memory(self, server: _ForkServer) -> None:
+        """Once the fork server holds the copy, replace the on-disk workers: idle ones now, busy ones when done."""
+        try:
+            ready = await server.ready()
+        except StoreError as exc:
+            log.warning("Keine Kopie im Speicher, Abfragen laufen auf dem Datenträger (langsamer) / no in-memory "
+                        "copy, queries run on the on-disk store (slower): %s", exc.message)
+            return
+        log.info("Kopie im Speicher bereit / in-memory copy ready (%s quads, %.1f s)", ready["quads"],
+                 ready["seconds"])
+        self._memory_ready = True
+        idle: list[_WorkerProcess] = []
+        while not self._idle.empty():
+            idle.append(self._idle.get_nowait())
+        for worker in idle:
+            self._release(worker)
 
     async def _write_extras(self) -> None:
         """Snapshot and dumps in a background process (lower CPU priority); the service answers meanwhile."""
@@ -178,10 +348,19 @@ class EmbeddedStore(Store):
             log.error("Dumps fehlgeschlagen / writing the dumps failed (exit %s)", code)
 
     async def _spawn(self) -> _WorkerProcess:
-        config = {**self._config, "mirror": self._mirror_sources()}
-        worker = await _WorkerProcess.spawn(config)
+        server = self._forkserver
+        if self._memory_ready and server is not None and server.running:
+            try:
+                worker = await server.fork()
+            except (StoreError, OSError, RuntimeError):
+                log.exception("Fork-Server antwortet nicht, neuer Prozess auf dem Datenträger / fork server "
+                              "failed, starting an on-disk worker")
+                self._memory_ready = False
+                worker = await _WorkerProcess.spawn(self._config)
+        else:
+            worker = await _WorkerProcess.spawn(self._config)
         self._all.add(worker)
-        self._idle.put_nowait(worker)
+        self._release(worker)  # an on-disk worker that arrives after the copy became ready is replaced at once
         return worker
 
     async def close(self) -> None:
@@ -191,8 +370,10 @@ class EmbeddedStore(Store):
             await self._dumper.wait()
         for worker in list(self._all):
             worker.kill()
-            await worker.process.wait()
+            await worker.wait()
         self._all.clear()
+        if self._forkserver is not None:
+            await self._forkserver.close()
 
     # -- pool ------------------------------------------------------------------------------------------------
     async def _acquire(self, deadline: float) -> _WorkerProcess:
@@ -206,7 +387,17 @@ class EmbeddedStore(Store):
                 "All query workers are busy; please retry later.") from exc
 
     def _release(self, worker: _WorkerProcess) -> None:
-        self._idle.put_nowait(worker)
+        if self._memory_ready and not worker.in_memory:
+            self._replace(worker)  # an on-disk worker from before the copy was ready: a forked one takes over
+        else:
+            self._idle.put_nowait(worker)
+
+    def _done(self, worker: _WorkerProcess, retire: object) -> None:
+        """After an answer: back into the pool, or replaced when the worker said it retires (``worker.CopyGuard``)."""
+        if retire:
+            self._replace(worker)
+        else:
+            self._release(worker)
 
     def _replace(self, worker: _WorkerProcess) -> None:
         """Kill a worker that ran over its deadline (or whose client left) and start a fresh one."""
@@ -217,7 +408,7 @@ class EmbeddedStore(Store):
         task.add_done_callback(self._background.discard)
 
     async def _respawn(self, old: _WorkerProcess) -> None:
-        await old.process.wait()
+        await old.wait()
         try:
             await self._spawn()
         except Exception:  # pragma: no cover - logged, the pool shrinks instead of crashing the app
@@ -272,10 +463,11 @@ class EmbeddedStore(Store):
             if tag == b"H":
                 continue
             if tag == b"E":
-                self._release(worker)
-                raise _worker_error(json.loads(payload), settings)
+                error = json.loads(payload)
+                self._done(worker, error.get("retire"))
+                raise _worker_error(error, settings)
             if tag == b"Z":
-                self._release(worker)
+                self._done(worker, payload)
                 body = bytes(held)
                 self._cache.put(key, form, body)
                 return QueryResult(form, media_type, _once(body), complete=body)
@@ -303,16 +495,17 @@ class EmbeddedStore(Store):
                     yield payload
                 elif tag == b"Z":
                     finished = True
-                    self._release(worker)
+                    self._done(worker, payload)
                     if kept is not None:
                         self._cache.put(key, form, b"".join(kept))
                     return
                 elif tag == b"E":
                     finished = True
-                    self._release(worker)
-                    raise _worker_error(json.loads(payload), self.settings)
+                    error = json.loads(payload)
+                    self._done(worker, error.get("retire"))
+                    raise _worker_error(error, self.settings)
         finally:
-            if not finished and worker.process.returncode is None and worker in self._all:
+            if not finished and not worker.exited and worker in self._all:
                 self._replace(worker)  # client went away mid-stream: the worker is still writing
 
 
@@ -324,10 +517,10 @@ class EmbeddedStore(Store):
         await worker.send({"op": "describe", "iri": iri, "incoming": incoming,
                            "max_rows": self.settings.max_result_rows})
         tag, payload = await self._recv(worker, deadline, timeout)
-        self._release(worker)
-        if tag == b"E":
-            raise _worker_error(json.loads(payload), self.settings)
         answer = json.loads(payload)
+        self._done(worker, answer.get("retire"))
+        if tag == b"E":
+            raise _worker_error(answer, self.settings)
         if answer["truncated"] and len(answer["triples"]) > self.settings.max_result_bytes:
             raise ResultTooLarge("Beschreibung zu groß / description too large")
         return Description(iri, answer["triples"], answer["labels"], answer["incoming"], answer["truncated"])

@@ -13,13 +13,9 @@ URLs. An optional address-space limit keeps a runaway query from taking the mach
 
 In-memory copy: pyoxigraph answers joins, sorts, aggregates and filters 5–20× faster from its
 in-memory store than from the on-disk one (it decodes terms from RocksDB for every comparison; at
-1M triples a sort of 15,000 titles takes 2 s on disk, 0.13 s in memory). So a worker answers from the
-read-only on-disk store the moment it starts and, in a background thread (pyoxigraph releases the
-GIL while it loads), fills an in-memory copy from the store's N-Quads snapshot (or, on the very
-first start before the snapshot exists, from the input files the store was built from); when that
-is complete it switches over and closes the on-disk store. Both hold the same quads. The copy is
-filled with ``Store.load``, whose memory while loading stays close to the finished copy's (``_fill``),
-so all workers may load at once and the service still stays under 1 GB at 1M triples.
+1M triples a sort of 15,000 titles takes 2 s on disk, 0.13 s in memory). A worker started here
+answers from the read-only on-disk store; the in-memory copy is loaded once by the fork server
+(``forkserver.py``), which forks workers that share it (``Worker(..., store=copy)``).
 
 Wire format (both directions): one tag byte, a 4-byte big-endian length, the payload. A small
 result goes out as one write (``H`` + ``D`` + ``Z`` frames together), so the parent wakes up once.
@@ -40,7 +36,7 @@ import struct
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 CHUNK = 64 * 1024
 _HEADER = struct.Struct(">cI")
@@ -146,18 +142,64 @@ class HeapTrimmer:
             self._level = current  # a fast request leaves the worker at its working level
 
 
+class CopyGuard:
+    """Retires a forked worker once too much of the shared in-memory copy has become its private copy.
+
+    Why: the fork server's workers share the copy's pages copy-on-write, but pyoxigraph's in-memory
+    store writes a lock word in every quad it visits, so a query that scans the store turns the
+    shared pages it reads into private copies (measured at 1M triples: one COUNT(*) over all quads
+    made 257 of 324 MB private; a sort over all of them added 170 MB of heap on top). A fresh fork
+    shares everything again and takes milliseconds, so a worker whose private memory passed
+    ``limit`` ends after its answer and the parent forks a new one (the result cache lives in the
+    web process; nothing is lost).
+
+    Cheap enough for every request: private pages only appear through page faults, so the minor-fault
+    counter (one ``getrusage`` call) bounds how much can have been copied since the last exact
+    reading; only when that bound reaches ``limit`` is the exact private size read from
+    ``/proc/self/smaps_rollup`` (~10 ms at 1M triples).
+    """
+
+    def __init__(self, limit: int, private: Callable[[], int] | None = None,
+                 faults: Callable[[], int] | None = None) -> None:
+        self.limit = limit
+        self._private = private or private_bytes
+        self._faults = faults or _minor_faults
+        self._known = 0
+        """Private bytes at the last exact reading (0 right after the fork)."""
+        self._faults_then = self._faults()
+
+    def should_retire(self) -> bool:
+        faults = self._faults()
+        if self._known + (faults - self._faults_then) * PAGE_SIZE < self.limit:
+            return False
+        self._known, self._faults_then = self._private(), faults
+        return self._known >= self.limit
+
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _minor_faults() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def private_bytes() -> int:
+    """Resident memory that is this process's alone (copied-on-write or allocated), from smaps_rollup."""
+    total = 0
+    try:
+        with open("/proc/self/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith((b"Private_Clean:", b"Private_Dirty:")):
+                    total += int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return 0
+    return total
+
+
 class ResultLimit(Exception):
     """Raised inside serialisation when the result grows past the configured cap."""
-
-
-class MirrorSource(NamedTuple):
-    """One file that a worker fills its in-memory copy from."""
-
-    path: str
-    format: str
-    base_iri: str | None
-    lenient: bool
-    """Skip IRI validation while parsing: only for the snapshot, which the store wrote itself from validated data."""
 
 
 class FrameSink(io.RawIOBase):
@@ -209,13 +251,17 @@ class FrameSink(io.RawIOBase):
 class Worker:
     """Answers query and describe requests against one read-only store."""
 
-    def __init__(self, config: dict[str, Any], out: BinaryIO) -> None:
+    def __init__(self, config: dict[str, Any], out: BinaryIO, store: Any = None) -> None:
+        """``store``: an in-memory copy to answer from (a forked worker); else the on-disk store, read-only."""
         import pyoxigraph as ox
 
         self.ox = ox
         self.out = out
-        self.store = ox.Store.read_only(config["store"])
-        self.in_memory = False
+        self.in_memory = store is not None
+        self.store = store if store is not None else ox.Store.read_only(config["store"])
+        self.copy_guard: CopyGuard | None = None
+        """Set in a forked worker (``forkserver``): decides when it hands its private memory back by ending."""
+        self.retiring = False
         self.fragments = sqlite3.connect(f"file:{config['fragments']}?mode=ro", uri=True)
         self.prefixes: dict[str, str] = config.get("prefixes", {})
         self.results_formats = {
@@ -227,38 +273,6 @@ class Worker:
             "json-ld": ox.RdfFormat.JSON_LD, "rdf-xml": ox.RdfFormat.RDF_XML,
             "trig": ox.RdfFormat.TRIG, "n-quads": ox.RdfFormat.N_QUADS,
         }
-
-    def load_mirror(self, sources: list[MirrorSource]) -> None:
-        """Fill an in-memory copy from ``sources`` and switch to it when complete (runs in a background thread)."""
-        import time
-
-        began = time.monotonic()
-        memory = self.ox.Store()
-        try:
-            for source in sources:
-                self._fill(memory, source)
-        except (OSError, ValueError, SyntaxError) as exc:  # keep answering from the on-disk store
-            print(f"digiregion worker: in-memory copy not loaded: {exc}", file=sys.stderr, flush=True)
-            return
-        if len(memory) != len(self.store):
-            print("digiregion worker: in-memory copy differs from the store; staying on disk", file=sys.stderr,
-                  flush=True)
-            return
-        self.store = memory  # one attribute swap: a running query keeps its own reference
-        self.in_memory = True
-        print(f"digiregion worker {os.getpid()}: in-memory copy ready ({len(memory)} quads, "
-              f"{time.monotonic() - began:.1f} s)", file=sys.stderr, flush=True)
-
-    def _fill(self, memory: Any, source: MirrorSource) -> None:
-        """Parse one file into the in-memory copy, with ``Store.load`` rather than ``bulk_load``.
-
-        Into an in-memory store, ``bulk_load`` holds about 230 MB more per million quads while it runs
-        (snapshot of 1M triples, pyoxigraph 0.5.13: peak 596 MB, 368 MB once done; ``load``: peak 386 MB,
-        349 MB once done), and two workers filling their copies at the same time took the service past
-        1 GB. ``load`` is no slower and releases the GIL as well, so the worker keeps answering from disk.
-        """
-        memory.load(path=source.path, format=self.rdf_formats[source.format], base_iri=source.base_iri,
-                    lenient=source.lenient)
 
     # -- SPARQL ------------------------------------------------------------------------------------------------
     def query(self, request: dict[str, Any]) -> None:
@@ -296,7 +310,12 @@ class Worker:
             else:
                 self.error("store-error", str(exc))
             return
-        sink.finish(frame(b"Z", b""))
+        sink.finish(frame(b"Z", b'{"retire": true}' if self._retire_now() else b""))
+
+    def _retire_now(self) -> bool:
+        """Asked before each closing frame, which tells the parent (``retire``) so it forks a replacement."""
+        self.retiring = self.copy_guard is not None and self.copy_guard.should_retire()
+        return self.retiring
 
     def _run(self, request: dict[str, Any], kwargs: dict[str, Any]) -> Any:
         """Execute the rewritten text (``alternative_paths``); the client's own text decides every error.
@@ -347,6 +366,7 @@ class Worker:
             "incoming": _ntriples(ox, incoming),
             "truncated": truncated or len(triples) > limit,
         }
+        answer["retire"] = self._retire_now()
         write_frame(self.out, b"J", json.dumps(answer).encode())
 
     def _labels(self, terms: Iterable[Any]) -> list[Any]:
@@ -364,7 +384,8 @@ class Worker:
         return found
 
     def error(self, code: str, message: str) -> None:
-        write_frame(self.out, b"E", json.dumps({"code": code, "message": message}).encode())
+        write_frame(self.out, b"E", json.dumps({"code": code, "message": message,
+                                                "retire": self._retire_now()}).encode())
 
 
 def _capped(triples: Iterable[Any], limit: int) -> Iterator[Any]:
@@ -378,39 +399,23 @@ def _ntriples(ox: Any, triples: Iterable[Any]) -> str:
     return ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
 
 
-def mirror_sources(store: str, kind: str) -> list[MirrorSource]:
-    """What to load: the store folder's snapshot, or the input files it was built from.
-
-    Read here rather than passed on the command line (a long list of files would not fit into one argument).
-    """
-    from pathlib import Path
-
-    folder = Path(store).parent
-    if kind == "snapshot":
-        return [MirrorSource(str(folder / "snapshot.nq"), "n-quads", None, lenient=True)]
-    info = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
-    return [MirrorSource(f["path"], f["format"], Path(f["path"]).as_uri(), lenient=False) for f in info["files"]]
-
-
-def main(argv: list[str]) -> int:
-    config = json.loads(argv[1])
-    isolated = isolate_network() if config.get("isolate") else False
+def set_memory_limit(config: dict[str, Any]) -> None:
+    """The optional address-space cap (``memory_limit``): a runaway query fails instead of taking the machine."""
     if config.get("memory_limit"):
         import resource
 
         limit = int(config["memory_limit"])
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
-    sys.stdout = sys.stderr  # nothing may write stray text into the frame stream
-    inp = os.fdopen(os.dup(sys.stdin.fileno()), "rb", buffering=0)
-    worker = Worker(config, out)
-    write_frame(out, b"R", json.dumps({"pid": os.getpid(), "isolated": isolated}).encode())
-    if config.get("mirror"):
-        import threading
 
-        sources = mirror_sources(config["store"], config["mirror"])
-        threading.Thread(target=worker.load_mirror, args=(sources,), daemon=True).start()
-    trimmer = HeapTrimmer()
+
+def serve(worker: Worker, inp: BinaryIO, isolated: bool | None = None) -> int:
+    """Announce readiness, then answer requests from ``inp`` until it closes (or the worker retires).
+
+    A forked worker gives memory back by retiring (``CopyGuard``); a spawned one trims its heap.
+    """
+    write_frame(worker.out, b"R", json.dumps({"pid": os.getpid(), "isolated": isolated,
+                                              "in_memory": worker.in_memory}).encode())
+    trimmer = HeapTrimmer() if worker.copy_guard is None else None
     while True:
         frame = read_frame(inp)
         if frame is None:
@@ -423,7 +428,20 @@ def main(argv: list[str]) -> int:
             worker.describe(request)
         else:
             worker.error("store-error", f"unknown op {request['op']!r}")
-        trimmer.after_request(time.monotonic() - began)
+        if worker.retiring:
+            return 0
+        if trimmer is not None:
+            trimmer.after_request(time.monotonic() - began)
+
+
+def main(argv: list[str]) -> int:
+    config = json.loads(argv[1])
+    isolated = isolate_network() if config.get("isolate") else False
+    set_memory_limit(config)
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+    sys.stdout = sys.stderr  # nothing may write stray text into the frame stream
+    inp = os.fdopen(os.dup(sys.stdin.fileno()), "rb", buffering=0)
+    return serve(Worker(config, out), inp, isolated)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,159 @@
+"""One in-memory copy of the store, shared by every query worker: a fork server.
+
+Why: pyoxigraph answers 5–20× faster from memory than from its on-disk store (``worker.py``), but a
+copy per worker costs N× the memory (at 10^6 triples ~370 MB each, which took two workers and the
+web process past 1 GB) and N× the CPU at every start, and a worker killed at its deadline came back
+on the slow on-disk store for the seconds its own copy needed to load. The fork server loads the
+copy once, then forks each worker from itself: the workers only read the copy, so its pages stay
+shared copy-on-write between all of them (one physical copy), and a replacement worker is ready in
+milliseconds, already in memory.
+
+Order of events in the fork server: enter the isolated network namespaces (the forked workers
+inherit them: they cannot reach any network either), load the copy in the main thread (pyoxigraph's
+``Store.load`` leaves no other thread behind, so forking is safe), check the number of quads against
+the built store's, report ready, then fork on request. It never opens the on-disk store or SQLite
+(neither survives a fork); each forked worker opens the fragments database itself.
+
+Control protocol on the socket the parent passes as ``control_fd`` (framed like the worker pipe):
+  server → parent  ``R`` ready (JSON: pid, isolated, quads, seconds) or ``E`` (JSON: message), once
+  parent → server  one byte ``F`` carrying one file descriptor (SCM_RIGHTS): the worker's end of a
+                   socket pair; the server forks a worker on it and answers with ``P`` (JSON: pid)
+The server exits when the parent closes the control socket. Workers are reaped by the kernel
+(``SIGCHLD`` ignored); the parent kills them by pid and notices their exit as EOF on their socket.
+
+Run as ``python -m digiregion.store.forkserver CONFIG_JSON`` (same config as a worker, plus ``control_fd``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .worker import isolate_network, serve, set_memory_limit, write_frame
+
+RETIRE_FRACTION = 0.25
+RETIRE_MIN_BYTES = 64 * 1024 * 1024
+"""A forked worker retires once its private memory passes this share of the shared copy (``worker.CopyGuard``)."""
+
+FORMATS = {"n-quads": "N_QUADS", "n-triples": "N_TRIPLES", "turtle": "TURTLE", "trig": "TRIG",
+           "json-ld": "JSON_LD", "rdf-xml": "RDF_XML"}
+
+
+class MirrorSource(NamedTuple):
+    """One file that the in-memory copy is filled from."""
+
+    path: str
+    format: str
+    base_iri: str | None
+    lenient: bool
+    """Skip IRI validation while parsing: only for the snapshot, which the store wrote itself from validated data."""
+
+
+def mirror_sources(store: str, kind: str) -> list[MirrorSource]:
+    """What to load: the store folder's snapshot, or (first start, before it exists) the input files it was built from.
+
+    Read here rather than passed on the command line (a long list of files would not fit into one argument).
+    """
+    folder = Path(store).parent
+    if kind == "snapshot":
+        return [MirrorSource(str(folder / "snapshot.nq"), "n-quads", None, lenient=True)]
+    info = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
+    return [MirrorSource(f["path"], f["format"], Path(f["path"]).as_uri(), lenient=False) for f in info["files"]]
+
+
+def fill_copy(sources: list[MirrorSource]) -> Any:
+    """A new in-memory store filled from ``sources`` with ``Store.load`` rather than ``bulk_load``.
+
+    Into an in-memory store, ``bulk_load`` holds about 230 MB more per million quads while it runs
+    (snapshot of 1M triples, pyoxigraph 0.5.13: peak 596 MB, 368 MB once done; ``load``: peak 386 MB,
+    349 MB once done), and it leaves worker threads behind, which a process that forks must not have.
+    """
+    import pyoxigraph as ox
+
+    memory = ox.Store()
+    for source in sources:
+        memory.load(path=source.path, format=getattr(ox.RdfFormat, FORMATS[source.format]),
+                    base_iri=source.base_iri, lenient=source.lenient)
+    return memory
+
+
+def load_copy(config: dict[str, Any]) -> tuple[Any, int]:
+    """The in-memory copy and its number of quads; raises ``ValueError`` if it differs from the built store."""
+    sources = mirror_sources(config["store"], config["mirror"])
+    memory = fill_copy(sources)
+    info = json.loads((Path(config["store"]).parent / "dataset.json").read_text(encoding="utf-8"))
+    if len(memory) != info["triples"]:
+        raise ValueError(f"in-memory copy has {len(memory)} quads, the store {info['triples']}")
+    return memory, len(memory)
+
+
+def _fork_worker(config: dict[str, Any], memory: Any, channel: int, control: socket.socket) -> int:
+    """Fork one worker answering on ``channel``; returns its pid (in the server)."""
+    pid = os.fork()
+    if pid:
+        os.close(channel)
+        return pid
+    code = 0
+    try:  # the worker: never returns into the server's loop
+        control.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        set_memory_limit(config)
+        inp = os.fdopen(channel, "rb", buffering=0)
+        out = os.fdopen(os.dup(channel), "wb", buffering=0)
+        from .worker import CopyGuard, Worker, resident_bytes
+
+        worker = Worker(config, out, store=memory)
+        limit = config.get("retire_bytes") or max(RETIRE_MIN_BYTES, int(resident_bytes() * RETIRE_FRACTION))
+        worker.copy_guard = CopyGuard(int(limit))
+        serve(worker, inp, config.get("_isolated"))
+    except BaseException:  # a forked child must never unwind into the fork server's own loop
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def main(argv: list[str]) -> int:
+    config = json.loads(argv[1])
+    control = socket.socket(fileno=int(config["control_fd"]))
+    control.setblocking(True)
+    channel = control.makefile("rwb", buffering=0)
+    isolated = isolate_network() if config.get("isolate") else False
+    sys.stdout = sys.stderr  # nothing may write stray text into the control stream
+    began = time.monotonic()
+    try:
+        memory, quads = load_copy(config)
+    except (OSError, ValueError, SyntaxError) as exc:
+        write_frame(channel, b"E", json.dumps({"message": str(exc)}).encode())
+        return 1
+    seconds = time.monotonic() - began
+    print(f"digiregion fork server {os.getpid()}: in-memory copy ready ({quads} quads, {seconds:.1f} s)",
+          file=sys.stderr, flush=True)
+    config["_isolated"] = isolated
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the workers
+    write_frame(channel, b"R", json.dumps({"pid": os.getpid(), "isolated": isolated, "quads": quads,
+                                           "seconds": round(seconds, 2)}).encode())
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 1, 1)
+        except OSError:
+            return 0
+        if not message:
+            return 0  # the parent closed the control socket (or exited)
+        if not fds:
+            continue
+        pid = _fork_worker(config, memory, fds[0], control)
+        write_frame(channel, b"P", json.dumps({"pid": pid}).encode())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
