@@ -125,3 +125,35 @@ def test_rdfxml_with_doctype_is_refused_on_load(tmp_path):
                             env={**__import__("os").environ, "DIGIREGION_STORE_DIR": str(tmp_path / "store")})
     assert result.returncode != 0
     assert "DOCTYPE" in (result.stderr + result.stdout)
+
+
+def _raw_request(server, head: bytes, body: bytes = b"") -> bytes:
+    """Send bytes as they are (no client library normalising them) and return what comes back."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(head + body)
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+            if b"\r\n\r\n" in received and not body:
+                break
+        return received
+
+
+def test_oversized_request_head_is_refused_with_431(served):
+    padding = b"".join(b"X-Padding-%d: %s\r\n" % (n, b"a" * 1000) for n in range(100))  # ~100 KB of headers
+    answer = _raw_request(served, b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: x\r\n" + padding + b"\r\n")
+    assert answer.startswith(b"HTTP/1.1 431")
+    assert "Anfragekopf zu groß".encode() in answer
+    assert served.get("/sparql", params={"query": "ASK {}"}).status_code == 200  # the service goes on
+
+
+def test_one_endless_header_line_is_cut_off(served):
+    answer = _raw_request(served, b"GET /sparql HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 300_000)
+    assert answer.startswith(b"HTTP/1.1 431")
+
+
+def test_large_body_after_a_small_head_is_not_mistaken_for_a_large_head(served):
+    query = "ASK { ?s ?p ?o }" + " " * 200_000 + "# padded"  # over the head bound, under the body limit
+    response = served.post("/sparql", data={"query": query[:90_000]})
+    assert response.status_code == 200 and response.json()["boolean"] is True
