@@ -16,6 +16,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,8 +85,17 @@ def lippe_loaded(virtuoso: Virtuoso) -> str:
 
 
 def remote_server(tmp: Path, virtuoso: Virtuoso, graph: str, *args: str, env: dict[str, str] | None = None) -> Server:
-    return start_server(tmp, "--store", virtuoso.sparql, *args,
-                        env={**virtuoso.env, "DIGIREGION_STORE_GRAPH": graph, **(env or {})})
+    """The server once its dumps exist: they are written in the background (``store/remote_dumper.py``),
+    and the reused web suite expects them listed and downloadable from its first test on."""
+    server = start_server(tmp, "--store", virtuoso.sparql, *args,
+                          env={**virtuoso.env, "DIGIREGION_STORE_GRAPH": graph, **(env or {})})
+    deadline = time.monotonic() + 300
+    while server.get("/dumps/digiregion.nt.gz").status_code != 200:
+        if time.monotonic() > deadline or server.process.poll() is not None:
+            stop_server(server)
+            raise RuntimeError(f"no dumps: {(tmp / 'server.log').read_text(errors='replace')[-3000:]}")
+        time.sleep(0.1)
+    return server
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .base import StoreError
+from .query_tokens import prologue, resolve, skip_balanced
 from .sparql_guard import Token, scan
 
 MODIFIERS = frozenset("?*+")
@@ -127,9 +128,7 @@ def virtuoso_deviations(text: str) -> Deviation | None:
 
 def _repeated_alternative(tokens: list[Token]) -> bool:
     """An alternative path naming the same property twice (``p|p``, ``rdf:type|a``, ``^p|^p``)."""
-    from .federation import _prologue, _resolve
-
-    prefixes, _ = _prologue(tokens, "", None)
+    prefixes, _ = prologue(tokens, "", None)
 
     def element(n: int) -> tuple[str, int] | None:
         """The property (``^`` for inverse) starting at ``tokens[n]`` and the index after it."""
@@ -141,7 +140,7 @@ def _repeated_alternative(tokens: list[Token]) -> bool:
         if term.kind == "word" and term.value == "a":
             name = RDF_TYPE
         elif term.kind in ("iri", "pname"):
-            name = _resolve(term, prefixes, None) or term.value
+            name = resolve(term, prefixes, None) or term.value
         else:
             return None
         return ("^" if inverse else "") + name, n + 1
@@ -221,20 +220,21 @@ def empty_unknown_graphs(text: str, base_iri: str | None, named_graphs: set[str]
     """
     if "graph" not in text.lower():  # exact shortcut: no GRAPH keyword, nothing to rewrite
         return text
-    from .federation import _matching_brace, _prologue, _resolve
-
     tokens = scan(text)
-    prefixes, _ = _prologue(tokens, text, base_iri)
+    prefixes, _ = prologue(tokens, text, base_iri)
     spans = []
     i = 0
     while i < len(tokens) - 2:
         token = tokens[i]
         if token.kind == "word" and token.value.upper() == "GRAPH" and tokens[i + 2].value == "{":
-            graph = _resolve(tokens[i + 1], prefixes, base_iri)
+            graph = resolve(tokens[i + 1], prefixes, base_iri)
             if tokens[i + 1].kind in ("iri", "pname") and graph not in named_graphs:
-                close = _matching_brace(tokens, i + 2)
-                spans.append((token.start, tokens[close].end))
-                i = close + 1
+                try:
+                    after = skip_balanced(tokens, i + 2)
+                except IndexError:  # never closed: the engine reports the syntax error on the client's text
+                    break
+                spans.append((token.start, tokens[after - 1].end))
+                i = after
                 continue
         i += 1
     for start, end in reversed(spans):

@@ -30,7 +30,6 @@ import hashlib
 import time
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urljoin
 
 import pyoxigraph as ox
 
@@ -38,6 +37,7 @@ from ..config import Settings
 from ..dataset import DatasetInfo
 from .base import Description, QueryRefused, QueryRequest, QueryResult, ResultTooLarge, Store, StoreError
 from .credentials import Credentials
+from .query_tokens import prologue, resolve
 from .sparql_client import Endpoint, EngineUnavailable
 from .sparql_guard import Token, check_request, scan
 from .streaming import EngineReader
@@ -148,7 +148,7 @@ class FederatingStore(Store):
 def service_calls(text: str, base_iri: str | None, allowed: tuple[str, ...] | list[str]) -> list[ServiceCall]:
     """Every SERVICE clause of ``text`` with its sub-query (prologue + ``SELECT * WHERE { … }``)."""
     tokens = scan(text)
-    prefixes, prologue = _prologue(tokens, text, base_iri)
+    prefixes, head = prologue(tokens, text, base_iri)
     calls = []
     i = 0
     while i < len(tokens):
@@ -159,7 +159,7 @@ def service_calls(text: str, base_iri: str | None, allowed: tuple[str, ...] | li
         j = i + 1
         silent = j < len(tokens) and tokens[j].kind == "word" and tokens[j].value.upper() == "SILENT"
         j += silent
-        endpoint = _resolve(tokens[j], prefixes, base_iri) if j < len(tokens) else None
+        endpoint = resolve(tokens[j], prefixes, base_iri) if j < len(tokens) else None
         if endpoint is None or endpoint not in allowed:
             raise QueryRefused(f"SERVICE <{endpoint or '?'}> ist nicht freigegeben / is not allow-listed")
         if j + 1 >= len(tokens) or tokens[j + 1].value != "{":
@@ -169,40 +169,9 @@ def service_calls(text: str, base_iri: str | None, allowed: tuple[str, ...] | li
             raise QueryRefused("Verschachteltes SERVICE wird nicht unterstützt / nested SERVICE is not supported")
         pattern = text[tokens[j + 1].start:tokens[close].end]
         calls.append(ServiceCall(token.start, tokens[close].end, endpoint, silent,
-                                 f"{prologue}\nSELECT * WHERE {pattern}"))
+                                 f"{head}\nSELECT * WHERE {pattern}"))
         i = close + 1
     return calls
-
-
-def _prologue(tokens: list[Token], text: str, base_iri: str | None) -> tuple[dict[str, str], str]:
-    prefixes: dict[str, str] = {}
-    parts = [f"BASE <{base_iri}>"] if base_iri else []
-    base = base_iri
-    i = 0
-    while i < len(tokens):
-        word = tokens[i].value.upper() if tokens[i].kind == "word" else ""
-        if word == "PREFIX" and i + 2 < len(tokens) and tokens[i + 2].kind == "iri":
-            iri = _resolve(tokens[i + 2], prefixes, base) or ""
-            prefixes[tokens[i + 1].value.split(":", 1)[0]] = iri
-            parts.append(text[tokens[i].start:tokens[i + 2].end])
-            i += 3
-        elif word == "BASE" and i + 1 < len(tokens) and tokens[i + 1].kind == "iri":
-            base = _resolve(tokens[i + 1], prefixes, base)
-            parts.append(text[tokens[i].start:tokens[i + 1].end])
-            i += 2
-        else:
-            break
-    return prefixes, "\n".join(parts)
-
-
-def _resolve(token: Token, prefixes: dict[str, str], base: str | None) -> str | None:
-    if token.kind == "iri":
-        iri = token.value[1:-1]
-        return urljoin(base, iri) if base and ":" not in iri.split("/", 1)[0] else iri
-    if token.kind == "pname":
-        prefix, _, local = token.value.partition(":")
-        return prefixes[prefix] + local if prefix in prefixes else None
-    return None
 
 
 def _matching_brace(tokens: list[Token], opening: int) -> int:

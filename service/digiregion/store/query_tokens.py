@@ -1,4 +1,5 @@
-"""Token-level helpers shared by the query rewrites (``alternative_paths``, ``not_exists``).
+"""Token-level helpers shared by the query rewrites (``alternative_paths``, ``not_exists``, ``deviations``,
+``federation``).
 
 The rewrites work on the guard's lexer (``sparql_guard.scan``) rather than a full parser: they only
 need to find group boundaries, statements and a few keywords, and they leave the text untouched
@@ -6,6 +7,8 @@ whenever they meet something they do not model.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urljoin
 
 from .sparql_guard import Token, scan
 
@@ -98,3 +101,35 @@ def where_group(toks: list[Token]) -> tuple[str, int | None]:
     while i < len(toks) and not punct(toks[i], "{"):
         i = skip_balanced(toks, i) if punct(toks[i], "(") else i + 1
     return form, (i if i < len(toks) else None)
+
+
+def prologue(toks: list[Token], text: str, base_iri: str | None) -> tuple[dict[str, str], str]:
+    """The query's ``PREFIX`` map and its prologue as text (with ``BASE <base_iri>`` first, when given)."""
+    prefixes: dict[str, str] = {}
+    parts = [f"BASE <{base_iri}>"] if base_iri else []
+    base = base_iri
+    i = 0
+    while i < len(toks):
+        word = keyword(toks[i])
+        if word == "PREFIX" and i + 2 < len(toks) and toks[i + 2].kind == "iri":
+            prefixes[toks[i + 1].value.split(":", 1)[0]] = resolve(toks[i + 2], prefixes, base) or ""
+            parts.append(text[toks[i].start:toks[i + 2].end])
+            i += 3
+        elif word == "BASE" and i + 1 < len(toks) and toks[i + 1].kind == "iri":
+            base = resolve(toks[i + 1], prefixes, base)
+            parts.append(text[toks[i].start:toks[i + 1].end])
+            i += 2
+        else:
+            break
+    return prefixes, "\n".join(parts)
+
+
+def resolve(token: Token, prefixes: dict[str, str], base: str | None) -> str | None:
+    """The absolute IRI an ``<iri>`` or ``prefix:name`` token stands for (None: not an IRI, or unknown prefix)."""
+    if token.kind == "iri":
+        iri = token.value[1:-1]
+        return urljoin(base, iri) if base and ":" not in iri.split("/", 1)[0] else iri
+    if token.kind == "pname":
+        prefix, _, local = token.value.partition(":")
+        return prefixes[prefix] + local if prefix in prefixes else None
+    return None

@@ -13,7 +13,10 @@ module adds what the embedded store gives for free and a public endpoint needs:
 * the same ten result formats and size caps as the embedded store (``streaming``), small results
   held back and cached per data version;
 * data-version polling (``refresh``): a ``digiregion load`` into the engine changes the version, so
-  ETags, caches, VoID and dumps follow within ``store_refresh`` seconds.
+  ETags, caches, VoID and dumps follow within ``store_refresh`` seconds;
+* dumps per data version, fetched by a background process (``remote_dumper``) so that neither the
+  start-up nor the web process's memory depends on the size of the data; ``dumps_ready`` tells the
+  web layer when they exist (the embedded store's contract).
 """
 
 from __future__ import annotations
@@ -34,11 +37,16 @@ import pyoxigraph as ox
 
 from ..config import Settings
 from ..dataset import DatasetInfo, Partition, utc_now
+from ..dumps import MANIFEST as DUMPS_MANIFEST
 from ..dumps import PREFIXES
 from .base import Description, QueryRequest, QueryResult, QueryTimeout, ResultTooLarge, Store, StoreBusy, StoreError
 from .credentials import Credentials, refuse_userinfo
 from .deviations import empty_unknown_graphs, refuse_known_deviation
 from .engines import GENERIC, EngineProfile, detect
+from .remote_dumper import COMMAND as DUMPER_COMMAND
+from .remote_dumper import DumpJob, remove_stale
+from .remote_dumper import run as run_dump_job
+from .remote_dumps import work_folder
 from .remote_layout import EMPTY_GRAPH, FRAGMENT, MANIFEST, VERSION, meta_graph, sparql_iri
 from .result_cache import ResultCache
 from .sparql_client import Endpoint
@@ -62,8 +70,8 @@ HOLD_BYTES = 1024 * 1024
 CACHE_ENTRY_BYTES = 1024 * 1024
 CACHE_TOTAL_BYTES = 64 * 1024 * 1024
 MAINTENANCE_TIMEOUT = 600.0
-"""Counts and dumps at start-up or after a load may take long on big data; they run without the
-engine's anytime timeout (a partial count would be wrong) but still under a client deadline."""
+"""Counts at start-up or after a load may take long on big data; they run without the engine's anytime
+timeout (a partial count would be wrong) but still under a client deadline."""
 MAX_INCOMING = 500
 BNODE_DEPTH = 4
 
@@ -106,6 +114,14 @@ class RemoteStore(Store):
         self._fingerprint: str | None = None
         self._next_check = 0.0
         self.built: DumpFolder | None = None
+        self.dumps_ready: asyncio.Event | None = None
+        """Set while the current data version's dumps exist (None until ``start``; one event for the store's
+        life: cleared when a reload starts a new dump job, set when it finished)."""
+        self.dumps_error: str | None = None
+        """Why the current data version has no dumps (German / English), once its dump job failed."""
+        self.dumper_command: Sequence[str] = DUMPER_COMMAND
+        self._dump_task: asyncio.Task | None = None
+        self._dumps_news = False
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     @property
@@ -120,13 +136,19 @@ class RemoteStore(Store):
         self.endpoint = replace(self.endpoint, profile=self.profile)
         log.info("Entfernte Datenbank / remote engine: %s (%s), Graph <%s>", self.settings.store,
                  self.profile.name, self.graph)
+        self.dumps_ready = asyncio.Event()
         await self._reload()
 
     async def close(self) -> None:
+        await self._stop_dumps()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def refresh(self) -> bool:
-        """True when a load changed the data since the last check (then info, cache and dumps are new)."""
+        """True when a load changed the data since the last check (then info, cache and dumps are new), or
+        when the current data's dumps became ready in the background (then VoID/DCAT should list them)."""
+        if self._dumps_news:
+            self._dumps_news = False
+            return True
         if time.monotonic() < self._next_check:
             return False
         self._next_check = time.monotonic() + max(1.0, self.refresh_interval or 0)
@@ -140,15 +162,53 @@ class RemoteStore(Store):
         fingerprint, manifest = await self._read_meta()
         info = await self._collect_info(fingerprint, manifest)
         folder = self._dump_folder(info)
-        if not (folder.dumps_path / "manifest.json").is_file():
-            from .remote_dumps import write_remote_dumps
-
-            try:
-                await self._blocking(lambda: write_remote_dumps(self, info, folder.dumps_path), MAINTENANCE_TIMEOUT)
-            except StoreError as exc:
-                log.warning("Keine Dumps / no dumps: %s", exc.message)
+        await self._stop_dumps()  # an older version's job, if still running: its dumps would never be served
         self._info, self._fingerprint, self.built = info, fingerprint, folder
         self._cache.clear()
+        self._start_dumps(info, folder)
+
+    # -- dumps (written by a background process) -------------------------------------------------------------
+    def _start_dumps(self, info: DatasetInfo, folder: DumpFolder) -> None:
+        """Start the dump job of this data version unless its dumps exist; never waits for it."""
+        if self.dumps_ready is None:
+            self.dumps_ready = asyncio.Event()
+        self.dumps_error = None
+        if (folder.dumps_path / DUMPS_MANIFEST).is_file():
+            self.dumps_ready.set()
+            return
+        self.dumps_ready.clear()
+        remove_stale(folder.path.parent)  # temporary folders of killed jobs (of any version of this dataset)
+        job = DumpJob(endpoint=self.settings.store, auth=self.settings.store_auth, engine=self.profile.name,
+                      graph=self.graph, info=info.to_json(), folder=str(folder.dumps_path),
+                      work=str(work_folder(folder.dumps_path)))
+        self._dump_task = asyncio.get_running_loop().create_task(self._write_dumps(job, folder))
+
+    async def _write_dumps(self, job: DumpJob, folder: DumpFolder) -> None:
+        assert self.dumps_ready is not None
+        began = time.monotonic()
+        log.info("Dumps werden im Hintergrund geschrieben / writing the dumps in the background: %s", job.folder)
+        try:
+            error = await run_dump_job(job, self.credentials, self.dumper_command)
+        except Exception as exc:  # could not even start the child: logged, the service keeps serving
+            error = f"Dump-Prozess nicht startbar / could not start the dump process: {exc}"
+        if self.built != folder:  # superseded by a newer version meanwhile
+            return
+        if error is None and (folder.dumps_path / DUMPS_MANIFEST).is_file():
+            log.info("Dumps bereit / dumps ready after %.1f s", time.monotonic() - began)
+            self.dumps_ready.set()
+            self._dumps_news = True
+            return
+        self.dumps_error = error or "Manifest fehlt / manifest missing"
+        log.warning("Keine Dumps für diesen Datenstand; /dumps/ antwortet 503, bis neue Daten geladen werden oder "
+                    "der Dienst neu startet. / No dumps for this data version; /dumps/ answers 503 until new data "
+                    "is loaded or the service restarts. Grund / reason: %s", self.dumps_error)
+
+    async def _stop_dumps(self) -> None:
+        """Cancel a running dump job (its child is killed, its temporary folder removed)."""
+        task, self._dump_task = self._dump_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task])
 
     def _dump_folder(self, info: DatasetInfo) -> DumpFolder:
         from .loader import default_store_root

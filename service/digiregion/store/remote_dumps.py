@@ -6,74 +6,135 @@ count (an engine row cap such as Virtuoso's ``ResultSetMaxRows`` would otherwise
 only a complete set is written, with the same writer (gzip without timestamps, SHA-256 in the
 manifest) as the embedded store. The folder appears atomically (written aside, then renamed).
 
+This runs in a background child process (``remote_dumper``), never in the web process: at 10^6
+triples it takes about a minute and, done in memory, held the graph several times over (2.3 GB).
+Each answer is parsed as a stream straight into a temporary *on-disk* pyoxigraph store beside the
+target, so memory stays bounded by one page whatever the size of the dataset; the temporary store
+is removed afterwards, also on failure.
+
 A graph larger than ``PAGE`` triples is fetched in pages (``LIMIT/OFFSET``): Virtuoso refuses a single
-answer of more than 10^6 rows ("FRVEC: array in for vectored over max vector length"), so at 10^6
-triples one CONSTRUCT gave no dump at all. The pages cannot be ordered (Virtuoso sorts at most
-``MaxSortedTopRows``, 10,000 by default, under an OFFSET), so they are collected as a *set*: if the
-engine's unordered pages overlapped or skipped anything, the set would be smaller than the engine's
-count and no dump is offered — a complete set is the only way through the check. Blank nodes keep
-their labels across pages (the engine's labels are stable and the parser keeps them).
+answer of more than 10^6 rows ("FRVEC: array in for vectored over max vector length"). The pages
+cannot be ordered (Virtuoso sorts at most ``MaxSortedTopRows``, 10,000 by default, under an OFFSET),
+so they are collected as a *set*: the store keeps each triple once, and if the engine's unordered
+pages overlapped or skipped anything, the store would hold fewer triples than the engine's count and
+no dump is offered — a complete set is the only way through the check. Blank nodes keep their labels
+across pages (the engine's labels are stable and the parser keeps them).
+
+Reproducible bytes: an on-disk oxigraph store iterates in an order fixed by its content (its keys
+are encodings of the terms), not by the order of insertion, so the same data gives byte-identical
+dumps (and SHA-256) however it was fetched.
 """
 
 from __future__ import annotations
 
+import http.client
 import shutil
 import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from ..dumps import write_dumps
+from ..dumps import MANIFEST, write_dumps
 from .base import StoreError
+from .remote_layout import EMPTY_GRAPH
+from .streaming import EngineReader, parse_graph
 
 if TYPE_CHECKING:
     from ..dataset import DatasetInfo
-    from .remote import RemoteStore
+    from .sparql_client import Endpoint
 
 TIMEOUT = 600.0
-PAGE = 500_000
+"""Per page; the engine's own (anytime) timeout is off: a partial page would fail the count check anyway."""
+PAGE = 100_000
+"""Triples per request, and what bounds the child's memory: each answer is parsed as a stream, but the
+store's bulk loader buffers one page before it writes it (10^6 triples from Virtuoso: peak RSS 132 MiB
+with pages of 100k, 474 MiB with 500k; the same total time). Virtuoso answers at most 10^6 rows."""
+WORK_PREFIX = "."
+STORE_DIR = "oxigraph"
+DUMPS_DIR = "dumps"
 
 
-def write_remote_dumps(store: RemoteStore, info: DatasetInfo, folder: Path, page: int = PAGE) -> None:
-    """Blocking: fetch every graph of the dataset and write the dump files into ``folder``."""
-    memory = ox.Store()
-    triples = _fetch(store, "?s ?p ?o", info.default_graph_triples, page, default_graphs=[store.graph])
-    _check(len(triples), info.default_graph_triples, store.graph)
-    memory.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in _ordered(triples))
-    named_total = 0
-    upper = info.triples - info.default_graph_triples  # all named graphs together: enough to decide on paging
-    for graph in info.graphs:
-        triples = _fetch(store, "GRAPH ?g { ?s ?p ?o }", upper, page,
-                         default_graphs=[store.graph], named_graphs=[graph])
-        named_total += len(triples)
-        memory.extend(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in _ordered(triples))
-    _check(info.default_graph_triples + named_total, info.triples, "named graphs")
-    aside = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}"
+def work_folder(folder: Path) -> Path:
+    """A fresh temporary folder beside ``folder`` (``.dumps.<random>``): store and files while being written."""
+    return folder.parent / f"{WORK_PREFIX}{folder.name}.{uuid.uuid4().hex[:8]}"
+
+
+def write_remote_dumps(endpoint: Endpoint, graph: str, info: DatasetInfo, folder: Path, *, page: int = PAGE,
+                       work: Path | None = None) -> None:
+    """Blocking: fetch every graph of the dataset into a temporary store, write the dumps, rename into ``folder``.
+
+    ``graph`` holds the dataset's default graph, ``info`` has the engine's counts and the named graphs.
+    ``work`` (default: a fresh ``work_folder``) is removed in any case; on failure nothing else is left.
+    """
+    work = work or work_folder(folder)
     try:
-        write_dumps(memory, aside, info)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        if folder.exists():
-            shutil.rmtree(folder)
-        aside.rename(folder)
+        work.mkdir(parents=True, exist_ok=True)
+        _fetch_and_write(endpoint, graph, info, work, page)
+        _move_into_place(work / DUMPS_DIR, folder)
     finally:
-        shutil.rmtree(aside, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
 
 
-def _fetch(store: RemoteStore, pattern: str, expected: int | None, page: int, **graphs) -> set[ox.Triple]:
-    """The set of triples matching ``pattern``: one CONSTRUCT, or pages when more than ``page`` are expected."""
+def _move_into_place(written: Path, folder: Path) -> None:
+    """Rename the complete folder into place; dumps another process put there meanwhile are the same bytes."""
+    if (folder / MANIFEST).is_file():
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    if folder.exists():  # no manifest: not a complete dump folder
+        shutil.rmtree(folder)
+    try:
+        written.rename(folder)
+    except OSError:
+        if not (folder / MANIFEST).is_file():
+            raise
+
+
+def _fetch_and_write(endpoint: Endpoint, graph: str, info: DatasetInfo, work: Path, page: int) -> None:
+    store = ox.Store(str(work / STORE_DIR))
+    _fetch(store, endpoint, "?s ?p ?o", ox.DefaultGraph(), info.default_graph_triples, page,
+           default_graphs=[graph])
+    _check(_count(store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"), info.default_graph_triples, graph)
+    upper = info.triples - info.default_graph_triples  # all named graphs together: enough to decide on paging
+    for name in info.graphs:
+        _fetch(store, endpoint, "GRAPH ?g { ?s ?p ?o }", ox.NamedNode(name), upper, page,
+               default_graphs=[graph], named_graphs=[name])
+    named = _count(store, "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }") if info.graphs else 0
+    _check(info.default_graph_triples + named, info.triples, "named graphs")
+    write_dumps(store, work / DUMPS_DIR, info)
+
+
+def _fetch(store: ox.Store, endpoint: Endpoint, pattern: str, target: ox.DefaultGraph | ox.NamedNode,
+           expected: int | None, page: int, *, default_graphs: Sequence[str], named_graphs: Sequence[str] = ()) -> None:
+    """Add the triples matching ``pattern`` to ``target``: one CONSTRUCT, or pages when more than ``page`` are expected."""
+    for query in _pages(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {pattern} }}", expected, page):
+        response = endpoint.open(query, "CONSTRUCT", default_graphs=default_graphs,
+                                 named_graphs=named_graphs or [EMPTY_GRAPH], timeout=TIMEOUT, engine_timeout=False)
+        try:
+            replacements = endpoint.profile.answer_replacements if endpoint.profile else ()
+            triples = parse_graph(EngineReader(response, replacements=replacements),
+                                  response.headers.get("Content-Type"))
+            # parsed as a stream into the store: no page as Python objects; the bulk loader buffers this one page
+            store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, target) for t in triples)
+        except (SyntaxError, ValueError, OSError, http.client.HTTPException) as exc:
+            raise StoreError(f"Antwort der Datenbank nicht lesbar oder Zwischenspeicher nicht beschreibbar / "
+                             f"unreadable engine answer or temporary store not writable: {exc}") from exc
+        finally:
+            response.close()
+
+
+def _pages(query: str, expected: int | None, page: int) -> Iterator[str]:
+    """The query itself, or its pages; ``expected`` is the engine's count (an upper bound is enough)."""
     if expected is None or expected <= page:
-        return set(store.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {pattern} }}", timeout=TIMEOUT, **graphs))
-    triples: set[ox.Triple] = set()
+        yield query
+        return
     for offset in range(0, expected, page):
-        triples.update(store.construct(
-            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {pattern} }} LIMIT {page} OFFSET {offset}", timeout=TIMEOUT, **graphs))
-    return triples
+        yield f"{query} LIMIT {page} OFFSET {offset}"
 
 
-def _ordered(triples: set[ox.Triple]) -> list[ox.Triple]:
-    """A fixed order, so the same data gives byte-identical dumps (and SHA-256) however it was fetched."""
-    return sorted(triples, key=str)
+def _count(store: ox.Store, query: str) -> int:
+    return int(next(iter(store.query(query)))["n"].value)
 
 
 def _check(got: int, expected: int, what: str) -> None:

@@ -55,6 +55,11 @@ async def dump_file(request: Request, name: str) -> Response:
     service: Service = request.app.state.service
     dump = next((d for d in service.dumps if d.name == name), None)
     if dump is None and service.dumps_pending and name.startswith(DUMP_STEM + "."):
+        failed = getattr(service.store, "dumps_error", None)
+        if failed:  # not "retry shortly": nothing is being written until new data or a restart
+            return PlainTextResponse(
+                f"Für diesen Datenstand gibt es keine Dumps. / There are no dumps for this data version.\n{failed}\n",
+                status_code=503, headers={"Cache-Control": "no-store"})
         return PlainTextResponse(
             "Die Dumps werden gerade geschrieben; bitte gleich erneut versuchen. / The dumps are being written; "
             "please retry shortly.\n", status_code=503, headers={"Retry-After": "10", "Cache-Control": "no-store"})
