@@ -1,4 +1,4 @@
-"""The embedded store's worker pool: workers forked from one in-memory copy, retired and replaced.
+"""The embedded store's worker pool: workers forked from one in-memory copy, replaced by forking a sibling.
 
 In-process over the small fixtures with real worker processes (no mocks): the pool is started as the
 web app starts it, and queries go through ``EmbeddedStore.query``. No timed assertions: waiting
@@ -17,7 +17,6 @@ from digiregion.config import Settings
 from digiregion.store import loader
 from digiregion.store.base import QueryRequest, QueryTimeout
 from digiregion.store.embedded import EmbeddedStore
-from digiregion.store.worker import CopyGuard
 
 from .conftest import FIXTURE_DATA
 
@@ -47,18 +46,19 @@ async def _count(store: EmbeddedStore, suffix: str = "") -> int:
 
 
 def _store(tmp_path, **overrides) -> EmbeddedStore:
-    settings = Settings(data=(FIXTURE_DATA,), store_dir=tmp_path / "stores", workers=2, **overrides)
+    settings = Settings(data=(FIXTURE_DATA,), store_dir=tmp_path / "stores", **{"workers": 2, **overrides})
     return EmbeddedStore(loader.open_or_build(settings), settings)
 
 
-def test_workers_are_forked_from_one_in_memory_copy(tmp_path):
+def test_workers_are_forked_from_one_in_memory_copy_and_the_fork_server_leaves(tmp_path):
     async def scenario() -> None:
         store = _store(tmp_path)
         await store.start()
+        server = store._forkserver
         try:
             await _in_memory_pool(store, 2)
-            server_pid = store._forkserver.process.pid
-            assert {_parent_of(w.pid) for w in store._all} == {server_pid}  # children of the fork server
+            assert store._forkserver is None  # its copy would be a third one next to the workers' pages
+            await asyncio.wait_for(server.process.wait(), 30)
             assert await _count(store) == store.info.default_graph_triples
         finally:
             await store.close()
@@ -66,56 +66,39 @@ def test_workers_are_forked_from_one_in_memory_copy(tmp_path):
     asyncio.run(scenario())
 
 
-def test_a_retiring_worker_hands_over_to_a_fresh_fork(tmp_path):
-    async def scenario() -> None:
-        store = _store(tmp_path)
-        store._config["retire_bytes"] = 1  # every forked worker retires after its first answer
-        await store.start()
-        try:
-            await _in_memory_pool(store, 2)
-            before = {w.pid for w in store._all}
-            seen = set()
-            for n in range(6):  # distinct texts: the result cache must not answer them
-                assert await _count(store, f" # {n}") == store.info.default_graph_triples
-                await _in_memory_pool(store, 2)
-                seen |= {w.pid for w in store._all}
-            assert len(seen - before) >= 6  # each answer came from a fresh fork, and the pool stayed full
-        finally:
-            await store.close()
-
-    asyncio.run(scenario())
-
-
-def test_a_worker_killed_at_its_deadline_is_replaced_in_memory(tmp_path):
+def test_a_worker_killed_at_its_deadline_is_replaced_by_a_fork_of_its_sibling(tmp_path):
     async def scenario() -> None:
         store = _store(tmp_path, query_timeout=1.0)
         await store.start()
         try:
             await _in_memory_pool(store, 2)
+            before = {w.pid for w in store._all}
             with pytest.raises(QueryTimeout):
                 await store.query(QueryRequest(SLOW, "json"))
             await _in_memory_pool(store, 2)
-            assert await _count(store) == store.info.default_graph_triples
+            after = {w.pid for w in store._all}
+            (survivor,) = before & after
+            (replacement,) = after - before
+            assert _parent_of(replacement) == survivor  # forked from the sibling, already in memory
+            for n in range(4):  # both answer; distinct texts so the result cache cannot
+                assert await _count(store, f" # {n}") == store.info.default_graph_triples
         finally:
             await store.close()
 
     asyncio.run(scenario())
 
 
-def test_copy_guard_reads_the_exact_size_only_when_the_faults_could_reach_the_limit(monkeypatch):
-    from digiregion.store import worker
+def test_with_one_worker_a_timeout_reloads_the_copy_through_a_new_fork_server(tmp_path):
+    async def scenario() -> None:
+        store = _store(tmp_path, query_timeout=1.0, workers=1)
+        await store.start()
+        try:
+            await _in_memory_pool(store, 1)
+            with pytest.raises(QueryTimeout):
+                await store.query(QueryRequest(SLOW, "json"))
+            await _in_memory_pool(store, 1)  # no sibling to fork from: on disk first, then a fresh copy
+            assert await _count(store) == store.info.default_graph_triples
+        finally:
+            await store.close()
 
-    monkeypatch.setattr(worker, "PAGE_SIZE", 1000)
-    faults = iter([0, 10, 3000, 4500, 9000])
-    exact = iter([1_000_000, 5_000_000])
-    readings: list[int] = []
-
-    def private() -> int:
-        readings.append(1)
-        return next(exact)
-
-    guard = CopyGuard(limit=4_000_000, private=private, faults=lambda: next(faults))  # counter starts at 0
-    assert not guard.should_retire() and not readings  # 10 faults: at most 10 kB can have been copied
-    assert not guard.should_retire() and not readings  # 3,000 faults: at most 3 MB
-    assert not guard.should_retire() and len(readings) == 1  # 4,500: 4.5 MB possible: exact reading, 1 MB
-    assert guard.should_retire() and len(readings) == 2  # 1 MB + 4,500 faults: exact reading, 5 MB ≥ 4 MB
+    asyncio.run(scenario())

@@ -13,9 +13,9 @@ are kept in a small LRU cache keyed by the request, which is what makes repeated
 cheap. Larger results are streamed; if they hit the deadline or the size cap mid-stream the
 connection is aborted (the client sees a broken transfer, never a short 200 that looks complete).
 
-Workers answer from one in-memory copy held by a fork server (``forkserver.py``) and forked from it
-(until it is loaded, from the on-disk store); a forked worker that has copied too much of the shared
-copy retires after its answer and a fresh fork takes its place (``worker.CopyGuard``). The
+Workers answer from one in-memory copy, loaded once by a fork server (``forkserver.py``) and forked
+from it (until it is loaded, from the on-disk store); the fork server then exits, and a replacement
+(after a timeout) is forked from an idle sibling in milliseconds. The
 snapshot and dumps of a large store are written by a background process (``dumper.py``) started
 here, so neither is on the start-up path. ``dumps_ready`` tells the web layer when they exist.
 """
@@ -91,6 +91,8 @@ class _WorkerProcess:
         self.in_memory = False
         self.exited = False
         self.pid: int | None = None
+        self.sender: socket.socket | None = None
+        """A forked worker's socket for passing a file descriptor (``fork``); None for a spawned one."""
 
     @classmethod
     async def spawn(cls, config: dict[str, Any]) -> _WorkerProcess:
@@ -130,6 +132,21 @@ class _WorkerProcess:
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
             self.exited = True
             raise StoreError("Abfrage-Prozess beendet / query worker exited") from exc
+
+    async def fork(self) -> _WorkerProcess:
+        """A sibling forked from this (idle, in-memory) worker: it shares this worker's pages copy-on-write."""
+        if self.sender is None:
+            raise StoreError("nur ein geforkter Prozess kann forken / only a forked worker can fork")
+        ours, theirs = socket.socketpair()
+        try:  # the writer's buffer is empty between requests, so the frame can go out beside it
+            socket.send_fds(self.sender, [frame(b"Q", b'{"op": "fork"}')], [theirs.fileno()])
+        finally:
+            theirs.close()
+        tag, payload = await self.recv()
+        if tag != b"J":
+            ours.close()
+            raise StoreError(f"fork refused: {payload[:200]!r}")
+        return await _attach(ours, int(json.loads(payload)["pid"]))
 
     def kill(self) -> None:
         self.exited = True
@@ -196,18 +213,7 @@ class _ForkServer:
                 _, payload = await self._reply()
         finally:
             theirs.close()
-        pid = int(json.loads(payload)["pid"])
-        handle = _PidHandle(pid)
-        reader, writer = await asyncio.open_unix_connection(sock=ours)
-
-        def kill() -> None:
-            handle.kill()
-            writer.close()
-
-        async def wait() -> None:
-            await handle.wait(reader)
-
-        return await _WorkerProcess(reader, writer, kill, wait).handshake()
+        return await _attach(ours, int(json.loads(payload)["pid"]))
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -217,6 +223,44 @@ class _ForkServer:
             with contextlib.suppress(ProcessLookupError):
                 self.process.kill()
         await self.process.wait()
+
+
+async def _attach(channel: socket.socket, pid: int) -> _WorkerProcess:
+    """The parent's handle on a forked worker that answers on ``channel``."""
+    handle = _PidHandle(pid)
+    sender = channel.dup()  # for sendmsg with file descriptors: the transport takes over ``channel``
+    reader, writer = await asyncio.open_unix_connection(sock=channel)
+
+    def kill() -> None:
+        handle.kill()
+        writer.close()
+        sender.close()
+
+    async def wait() -> None:
+        await handle.wait(reader)
+
+    worker = _WorkerProcess(reader, writer, kill, wait)
+    worker.sender = sender
+    return await worker.handshake()
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _become_subreaper() -> None:
+    """Keep every worker a descendant of this process, also after the process that forked it has ended.
+
+    Forked workers are children of the fork server or of a sibling; when that one exits they would be
+    re-parented to init and drop out of this process's tree — where operators (``ps``, cgroups) and the
+    benchmarks (RSS/PSS of the service's tree) look for them. As a Linux "child subreaper" this process
+    adopts them instead (and reaps them, ``_PidHandle.wait``). Elsewhere a no-op.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 class _PidHandle:
@@ -254,6 +298,8 @@ class _PidHandle:
             if self.fd is not None:
                 os.close(self.fd)
                 self.fd = None
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(self.pid, os.WNOHANG)  # adopted by this subreaper: no zombie left behind
 
 
 class EmbeddedStore(Store):
@@ -296,10 +342,7 @@ class EmbeddedStore(Store):
             self.dumps_ready.set()
         else:
             self._run_in_background(self._write_extras())
-        mirror = self._mirror_sources()
-        if mirror is not None:
-            self._forkserver = await _ForkServer.start({**self._config, "mirror": mirror})
-            self._run_in_background(self._switch_to_memory(self._forkserver))
+        await self._load_copy()
         workers = await asyncio.gather(*(self._spawn() for _ in range(max(1, self.settings.workers))))
         self.isolated = all(w.isolated for w in workers)
         if not self.isolated and self._config["isolate"]:
@@ -310,6 +353,15 @@ class EmbeddedStore(Store):
         task = asyncio.ensure_future(job)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _load_copy(self) -> None:
+        """Start a fork server that loads the in-memory copy (unless one is loading or ``in_memory`` is off)."""
+        mirror = self._mirror_sources()
+        if mirror is None or (self._forkserver is not None and self._forkserver.running):
+            return
+        _become_subreaper()
+        self._forkserver = await _ForkServer.start({**self._config, "mirror": mirror})
+        self._run_in_background(self._switch_to_memory(self._forkserver))
 
     async def _switch_to_memory(self, server: _ForkServer) -> None:
         """Once the fork server holds the copy, replace the on-disk workers: idle ones now, busy ones when done."""
@@ -348,20 +400,67 @@ class EmbeddedStore(Store):
             log.error("Dumps fehlgeschlagen / writing the dumps failed (exit %s)", code)
 
     async def _spawn(self) -> _WorkerProcess:
-        server = self._forkserver
-        if self._memory_ready and server is not None and server.running:
-            try:
-                worker = await server.fork()
-            except (StoreError, OSError, RuntimeError):
-                log.exception("Fork-Server antwortet nicht, neuer Prozess auf dem Datenträger / fork server "
-                              "failed, starting an on-disk worker")
-                self._memory_ready = False
-                worker = await _WorkerProcess.spawn(self._config)
-        else:
-            worker = await _WorkerProcess.spawn(self._config)
+        worker = await self._new_worker()
         self._all.add(worker)
         self._release(worker)  # an on-disk worker that arrives after the copy became ready is replaced at once
+        await self._retire_forkserver()
         return worker
+
+    async def _new_worker(self) -> _WorkerProcess:
+        """Forked from the fork server while it runs, later from an idle sibling; else a fresh on-disk worker.
+
+        Forking from a sibling (rather than keeping the fork server and its copy for the whole life of the
+        service) matters for memory: pyoxigraph writes a lock word in every quad a query visits, so after
+        a pass of the benchmark mix a worker has made ~80 % of the shared pages its own (1M triples: 275 of
+        340 MB). A fork server kept alive would add a third copy to the workers' two.
+        """
+        if self._memory_ready:
+            server = self._forkserver
+            try:
+                if server is not None and server.running:
+                    return await server.fork()
+                sibling = await self._borrow_sibling()
+                if sibling is not None:
+                    try:
+                        return await sibling.fork()
+                    finally:
+                        (self._replace if sibling.exited else self._release)(sibling)
+            except (StoreError, OSError, RuntimeError) as exc:
+                log.warning("Fork fehlgeschlagen, neuer Prozess auf dem Datenträger / fork failed, starting an "
+                            "on-disk worker: %s", exc)
+            self._memory_ready = False  # nothing in memory to fork from: load the copy again
+            await self._load_copy()
+        return await _WorkerProcess.spawn(self._config)
+
+    async def _borrow_sibling(self, patience: float = 30.0) -> _WorkerProcess | None:
+        """An idle in-memory worker taken out of the pool (waiting while all of them are busy), or None."""
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            if not any(w.in_memory and not w.exited for w in self._all):
+                return None
+            others: list[_WorkerProcess] = []
+            found = None
+            while not self._idle.empty():
+                candidate = self._idle.get_nowait()
+                if found is None and candidate.in_memory and not candidate.exited:
+                    found = candidate
+                else:
+                    others.append(candidate)
+            for other in others:
+                self._idle.put_nowait(other)
+            if found is not None:
+                return found
+            await asyncio.sleep(0.02)
+        return None
+
+    async def _retire_forkserver(self) -> None:
+        """Once every worker is forked from the copy, the fork server's own copy is only dead weight."""
+        server = self._forkserver
+        if (server is not None and self._memory_ready and len(self._all) >= max(1, self.settings.workers)
+                and all(w.in_memory for w in self._all)):
+            self._forkserver = None
+            await server.close()
+            log.info("Alle Abfrage-Prozesse im Speicher / all query workers answer from memory")
 
     async def close(self) -> None:
         if self._dumper is not None and self._dumper.returncode is None:
@@ -391,13 +490,6 @@ class EmbeddedStore(Store):
             self._replace(worker)  # an on-disk worker from before the copy was ready: a forked one takes over
         else:
             self._idle.put_nowait(worker)
-
-    def _done(self, worker: _WorkerProcess, retire: object) -> None:
-        """After an answer: back into the pool, or replaced when the worker said it retires (``worker.CopyGuard``)."""
-        if retire:
-            self._replace(worker)
-        else:
-            self._release(worker)
 
     def _replace(self, worker: _WorkerProcess) -> None:
         """Kill a worker that ran over its deadline (or whose client left) and start a fresh one."""
@@ -463,11 +555,10 @@ class EmbeddedStore(Store):
             if tag == b"H":
                 continue
             if tag == b"E":
-                error = json.loads(payload)
-                self._done(worker, error.get("retire"))
-                raise _worker_error(error, settings)
+                self._release(worker)
+                raise _worker_error(json.loads(payload), settings)
             if tag == b"Z":
-                self._done(worker, payload)
+                self._release(worker)
                 body = bytes(held)
                 self._cache.put(key, form, body)
                 return QueryResult(form, media_type, _once(body), complete=body)
@@ -495,15 +586,14 @@ class EmbeddedStore(Store):
                     yield payload
                 elif tag == b"Z":
                     finished = True
-                    self._done(worker, payload)
+                    self._release(worker)
                     if kept is not None:
                         self._cache.put(key, form, b"".join(kept))
                     return
                 elif tag == b"E":
                     finished = True
-                    error = json.loads(payload)
-                    self._done(worker, error.get("retire"))
-                    raise _worker_error(error, self.settings)
+                    self._release(worker)
+                    raise _worker_error(json.loads(payload), self.settings)
         finally:
             if not finished and not worker.exited and worker in self._all:
                 self._replace(worker)  # client went away mid-stream: the worker is still writing
@@ -518,7 +608,7 @@ class EmbeddedStore(Store):
                            "max_rows": self.settings.max_result_rows})
         tag, payload = await self._recv(worker, deadline, timeout)
         answer = json.loads(payload)
-        self._done(worker, answer.get("retire"))
+        self._release(worker)
         if tag == b"E":
             raise _worker_error(answer, self.settings)
         if answer["truncated"] and len(answer["triples"]) > self.settings.max_result_bytes:

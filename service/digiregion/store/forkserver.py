@@ -26,20 +26,18 @@ Run as ``python -m digiregion.store.forkserver CONFIG_JSON`` (same config as a w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .worker import isolate_network, serve, set_memory_limit, write_frame
-
-RETIRE_FRACTION = 0.25
-RETIRE_MIN_BYTES = 64 * 1024 * 1024
-"""A forked worker retires once its private memory passes this share of the shared copy (``worker.CopyGuard``)."""
 
 FORMATS = {"n-quads": "N_QUADS", "n-triples": "N_TRIPLES", "turtle": "TURTLE", "trig": "TRIG",
            "json-ld": "JSON_LD", "rdf-xml": "RDF_XML"}
@@ -93,26 +91,32 @@ def load_copy(config: dict[str, Any]) -> tuple[Any, int]:
     return memory, len(memory)
 
 
-def _fork_worker(config: dict[str, Any], memory: Any, channel: int, control: socket.socket) -> int:
-    """Fork one worker answering on ``channel``; returns its pid (in the server)."""
+def fork_worker(config: dict[str, Any], memory: Any, channel: int, close: Sequence[Any] = (),
+                isolated: bool | None = None) -> int:
+    """Fork a worker answering on ``channel`` from ``memory``; returns its pid (in the forking process).
+
+    Called by the fork server and by a forked worker asked for a sibling. In the child, ``close`` (the
+    forking process's own channels) is closed first, so the parent still sees EOF when the forking
+    process ends; the child never returns into the forking process's code.
+    """
     pid = os.fork()
     if pid:
         os.close(channel)
         return pid
     code = 0
-    try:  # the worker: never returns into the server's loop
-        control.close()
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    try:
+        for thing in close:
+            with contextlib.suppress(OSError):
+                thing.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # siblings it forks later are reaped by the kernel
         set_memory_limit(config)
-        inp = os.fdopen(channel, "rb", buffering=0)
+        sock = socket.socket(fileno=channel)
+        sock.setblocking(True)
         out = os.fdopen(os.dup(channel), "wb", buffering=0)
-        from .worker import CopyGuard, Worker, resident_bytes
+        from .worker import Worker
 
-        worker = Worker(config, out, store=memory)
-        limit = config.get("retire_bytes") or max(RETIRE_MIN_BYTES, int(resident_bytes() * RETIRE_FRACTION))
-        worker.copy_guard = CopyGuard(int(limit))
-        serve(worker, inp, config.get("_isolated"))
-    except BaseException:  # a forked child must never unwind into the fork server's own loop
+        serve(Worker(config, out, store=memory), sock, isolated)
+    except BaseException:  # a forked child must never unwind into the forking process's code
         import traceback
 
         traceback.print_exc()
@@ -138,7 +142,6 @@ def main(argv: list[str]) -> int:
     seconds = time.monotonic() - began
     print(f"digiregion fork server {os.getpid()}: in-memory copy ready ({quads} quads, {seconds:.1f} s)",
           file=sys.stderr, flush=True)
-    config["_isolated"] = isolated
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the workers
     write_frame(channel, b"R", json.dumps({"pid": os.getpid(), "isolated": isolated, "quads": quads,
                                            "seconds": round(seconds, 2)}).encode())
@@ -151,7 +154,7 @@ def main(argv: list[str]) -> int:
             return 0  # the parent closed the control socket (or exited)
         if not fds:
             continue
-        pid = _fork_worker(config, memory, fds[0], control)
+        pid = fork_worker(config, memory, fds[0], close=(channel, control), isolated=isolated)
         write_frame(channel, b"P", json.dumps({"pid": pid}).encode())
 
 

@@ -31,6 +31,7 @@ import ctypes
 import io
 import json
 import os
+import socket
 import sqlite3
 import struct
 import sys
@@ -142,62 +143,6 @@ class HeapTrimmer:
             self._level = current  # a fast request leaves the worker at its working level
 
 
-class CopyGuard:
-    """Retires a forked worker once too much of the shared in-memory copy has become its private copy.
-
-    Why: the fork server's workers share the copy's pages copy-on-write, but pyoxigraph's in-memory
-    store writes a lock word in every quad it visits, so a query that scans the store turns the
-    shared pages it reads into private copies (measured at 1M triples: one COUNT(*) over all quads
-    made 257 of 324 MB private; a sort over all of them added 170 MB of heap on top). A fresh fork
-    shares everything again and takes milliseconds, so a worker whose private memory passed
-    ``limit`` ends after its answer and the parent forks a new one (the result cache lives in the
-    web process; nothing is lost).
-
-    Cheap enough for every request: private pages only appear through page faults, so the minor-fault
-    counter (one ``getrusage`` call) bounds how much can have been copied since the last exact
-    reading; only when that bound reaches ``limit`` is the exact private size read from
-    ``/proc/self/smaps_rollup`` (~10 ms at 1M triples).
-    """
-
-    def __init__(self, limit: int, private: Callable[[], int] | None = None,
-                 faults: Callable[[], int] | None = None) -> None:
-        self.limit = limit
-        self._private = private or private_bytes
-        self._faults = faults or _minor_faults
-        self._known = 0
-        """Private bytes at the last exact reading (0 right after the fork)."""
-        self._faults_then = self._faults()
-
-    def should_retire(self) -> bool:
-        faults = self._faults()
-        if self._known + (faults - self._faults_then) * PAGE_SIZE < self.limit:
-            return False
-        self._known, self._faults_then = self._private(), faults
-        return self._known >= self.limit
-
-
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-def _minor_faults() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-def private_bytes() -> int:
-    """Resident memory that is this process's alone (copied-on-write or allocated), from smaps_rollup."""
-    total = 0
-    try:
-        with open("/proc/self/smaps_rollup", "rb") as fh:
-            for line in fh:
-                if line.startswith((b"Private_Clean:", b"Private_Dirty:")):
-                    total += int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return 0
-    return total
-
-
 class ResultLimit(Exception):
     """Raised inside serialisation when the result grows past the configured cap."""
 
@@ -259,9 +204,7 @@ class Worker:
         self.out = out
         self.in_memory = store is not None
         self.store = store if store is not None else ox.Store.read_only(config["store"])
-        self.copy_guard: CopyGuard | None = None
-        """Set in a forked worker (``forkserver``): decides when it hands its private memory back by ending."""
-        self.retiring = False
+        self.config = config
         self.fragments = sqlite3.connect(f"file:{config['fragments']}?mode=ro", uri=True)
         self.prefixes: dict[str, str] = config.get("prefixes", {})
         self.results_formats = {
@@ -310,12 +253,7 @@ class Worker:
             else:
                 self.error("store-error", str(exc))
             return
-        sink.finish(frame(b"Z", b'{"retire": true}' if self._retire_now() else b""))
-
-    def _retire_now(self) -> bool:
-        """Asked before each closing frame, which tells the parent (``retire``) so it forks a replacement."""
-        self.retiring = self.copy_guard is not None and self.copy_guard.should_retire()
-        return self.retiring
+        sink.finish(frame(b"Z", b""))
 
     def _run(self, request: dict[str, Any], kwargs: dict[str, Any]) -> Any:
         """Execute the rewritten text (``alternative_paths``); the client's own text decides every error.
@@ -366,7 +304,6 @@ class Worker:
             "incoming": _ntriples(ox, incoming),
             "truncated": truncated or len(triples) > limit,
         }
-        answer["retire"] = self._retire_now()
         write_frame(self.out, b"J", json.dumps(answer).encode())
 
     def _labels(self, terms: Iterable[Any]) -> list[Any]:
@@ -384,8 +321,7 @@ class Worker:
         return found
 
     def error(self, code: str, message: str) -> None:
-        write_frame(self.out, b"E", json.dumps({"code": code, "message": message,
-                                                "retire": self._retire_now()}).encode())
+        write_frame(self.out, b"E", json.dumps({"code": code, "message": message}).encode())
 
 
 def _capped(triples: Iterable[Any], limit: int) -> Iterator[Any]:
@@ -408,16 +344,42 @@ def set_memory_limit(config: dict[str, Any]) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def serve(worker: Worker, inp: BinaryIO, isolated: bool | None = None) -> int:
-    """Announce readiness, then answer requests from ``inp`` until it closes (or the worker retires).
+def read_socket_frame(sock: socket.socket) -> tuple[bytes, bytes, list[int]] | None:
+    """One frame from a socket channel, with the file descriptors that came along (``fork`` passes one)."""
+    header, fds = b"", []
+    while len(header) < _HEADER.size:
+        data, received, _, _ = socket.recv_fds(sock, _HEADER.size - len(header), 4)
+        fds += received
+        if not data:
+            for fd in fds:
+                os.close(fd)
+            return None
+        header += data
+    tag, length = _HEADER.unpack(header)
+    payload = bytearray()
+    while len(payload) < length:
+        block = sock.recv(length - len(payload))
+        if not block:
+            return None
+        payload += block
+    return tag, bytes(payload), fds
 
-    A forked worker gives memory back by retiring (``CopyGuard``); a spawned one trims its heap.
+
+def serve(worker: Worker, channel: BinaryIO | socket.socket, isolated: bool | None = None) -> int:
+    """Announce readiness, then answer requests from ``channel`` (a pipe, or a forked worker's socket) until it closes.
+
+    A worker forked from the in-memory copy also answers ``fork``: it forks a sibling that shares its
+    pages (``forkserver.fork_worker``) on the socket that came with the request, and answers its pid.
     """
     write_frame(worker.out, b"R", json.dumps({"pid": os.getpid(), "isolated": isolated,
                                               "in_memory": worker.in_memory}).encode())
-    trimmer = HeapTrimmer() if worker.copy_guard is None else None
+    trimmer = HeapTrimmer()
     while True:
-        frame = read_frame(inp)
+        if isinstance(channel, socket.socket):
+            received = read_socket_frame(channel)
+            frame, fds = (None, []) if received is None else ((received[0], received[1]), received[2])
+        else:
+            frame, fds = read_frame(channel), []
         if frame is None:
             return 0
         request = json.loads(frame[1])
@@ -426,12 +388,17 @@ def serve(worker: Worker, inp: BinaryIO, isolated: bool | None = None) -> int:
             worker.query(request)
         elif request["op"] == "describe":
             worker.describe(request)
+        elif request["op"] == "fork" and fds and worker.in_memory and isinstance(channel, socket.socket):
+            from .forkserver import fork_worker
+
+            pid = fork_worker(worker.config, worker.store, fds.pop(0), close=(channel, worker.out),
+                              isolated=isolated)
+            write_frame(worker.out, b"J", json.dumps({"pid": pid}).encode())
         else:
             worker.error("store-error", f"unknown op {request['op']!r}")
-        if worker.retiring:
-            return 0
-        if trimmer is not None:
-            trimmer.after_request(time.monotonic() - began)
+        for fd in fds:
+            os.close(fd)
+        trimmer.after_request(time.monotonic() - began)
 
 
 def main(argv: list[str]) -> int:

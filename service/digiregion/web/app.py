@@ -113,15 +113,20 @@ def _follow(service: Service, interval: float | None) -> asyncio.Task | None:
 
 
 def _when_dumps_ready(service: Service) -> asyncio.Task | None:
-    """Large stores write their dumps in the background: list them in VoID/DCAT once they exist."""
+    """Large stores write their dumps in the background: list them in VoID/DCAT once they exist.
+
+    Also when they became ready between the metadata's first build and this call (then the event is
+    already set but the metadata still lacks them).
+    """
     ready = getattr(service.store, "dumps_ready", None)
-    if ready is None or ready.is_set():
+    if ready is None or (ready.is_set() and service.dumps):
         return None
 
     async def wait() -> None:
         await ready.wait()
-        service.reset_metadata()
-        await service.load_metadata()
+        if not service.dumps:
+            service.reset_metadata()
+            await service.load_metadata()
 
     return asyncio.get_running_loop().create_task(wait())
 
