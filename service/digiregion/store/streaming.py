@@ -190,10 +190,11 @@ class EngineReader(io.RawIOBase):
         self._pending = self._pending[cut:]
 
     def _apply(self, data: bytes) -> bytes:
-        if self._relabel:
+        if self._relabel and b"bnode" in data:  # a substring search in C: the regex only where it can match
             data = _relabel(data)
         for old, new in self._replacements:
-            data = data.replace(old, new)
+            if old in data:
+                data = data.replace(old, new)
         return data
 
 
