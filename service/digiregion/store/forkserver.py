@@ -1,12 +1,17 @@
-"""One in-memory copy of the store, shared by every query worker: a fork server.
+"""The in-memory copy, loaded once and forked into the query workers: a fork server.
 
-Why: pyoxigraph answers 5–20× faster from memory than from its on-disk store (``worker.py``), but a
-copy per worker costs N× the memory (at 10^6 triples ~370 MB each, which took two workers and the
-web process past 1 GB) and N× the CPU at every start, and a worker killed at its deadline came back
-on the slow on-disk store for the seconds its own copy needed to load. The fork server loads the
-copy once, then forks each worker from itself: the workers only read the copy, so its pages stay
-shared copy-on-write between all of them (one physical copy), and a replacement worker is ready in
-milliseconds, already in memory.
+Why: pyoxigraph answers 5–20× faster from memory than from its on-disk store (``worker.py``). When
+each worker loaded its own copy, every start loaded N copies at once (N× the CPU and a memory peak),
+and a worker killed at its deadline came back on the slow on-disk store for the seconds its copy
+needed. The fork server loads the copy once and forks the workers from itself; it then exits (the
+pool closes it), and a replacement is forked from an idle sibling (``fork_worker``, the ``fork`` op
+of ``worker.serve``) — in milliseconds and already in memory.
+
+Memory: the forked workers share the copy's pages copy-on-write, but pyoxigraph writes a lock word in
+every quad a query visits, so a worker soon owns the pages it reads (1M triples: one pass of the
+benchmark mix made 275 of 340 MB private). That is why the fork server does not stay (it would hold a
+third copy next to two workers') and why workers are not recycled to re-share pages (each fresh fork
+pays the copy-on-write faults again: 40 % less throughput, measured). Worst case one copy per worker.
 
 Order of events in the fork server: enter the isolated network namespaces (the forked workers
 inherit them: they cannot reach any network either), load the copy in the main thread (pyoxigraph's
@@ -19,7 +24,8 @@ Control protocol on the socket the parent passes as ``control_fd`` (framed like 
   parent → server  one byte ``F`` carrying one file descriptor (SCM_RIGHTS): the worker's end of a
                    socket pair; the server forks a worker on it and answers with ``P`` (JSON: pid)
 The server exits when the parent closes the control socket. Workers are reaped by the kernel
-(``SIGCHLD`` ignored); the parent kills them by pid and notices their exit as EOF on their socket.
+(``SIGCHLD`` ignored) or, once their forking process is gone, by the web process (a child subreaper);
+the parent signals them through a pidfd and notices their exit on it.
 
 Run as ``python -m digiregion.store.forkserver CONFIG_JSON`` (same config as a worker, plus ``control_fd``).
 """

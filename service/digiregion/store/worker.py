@@ -15,11 +15,13 @@ In-memory copy: pyoxigraph answers joins, sorts, aggregates and filters 5–20×
 in-memory store than from the on-disk one (it decodes terms from RocksDB for every comparison; at
 1M triples a sort of 15,000 titles takes 2 s on disk, 0.13 s in memory). A worker started here
 answers from the read-only on-disk store; the in-memory copy is loaded once by the fork server
-(``forkserver.py``), which forks workers that share it (``Worker(..., store=copy)``).
+(``forkserver.py``), which forks workers from it (``Worker(..., store=copy)``); such a worker also
+answers ``fork`` (a sibling on the socket passed with the request), which is how the pool replaces a
+worker killed at its deadline.
 
 Wire format (both directions): one tag byte, a 4-byte big-endian length, the payload. A small
 result goes out as one write (``H`` + ``D`` + ``Z`` frames together), so the parent wakes up once.
-  parent → worker  ``Q`` JSON request
+  parent → worker  ``Q`` JSON request (``op``: query, describe, fork — the last with one file descriptor)
   worker → parent  ``R`` ready (JSON), ``H`` header (JSON: query form), ``D`` data chunk,
                    ``Z`` end of result, ``E`` error (JSON: code, message), ``J`` JSON answer (describe)
 Run as ``python -m digiregion.store.worker CONFIG_JSON``.
