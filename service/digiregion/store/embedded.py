@@ -463,6 +463,8 @@ class EmbeddedStore(Store):
             log.info("Alle Abfrage-Prozesse im Speicher / all query workers answer from memory")
 
     async def close(self) -> None:
+        for task in list(self._background):  # e.g. a copy still loading: no warning about it at shutdown
+            task.cancel()
         if self._dumper is not None and self._dumper.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._dumper.kill()
