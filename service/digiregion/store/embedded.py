@@ -78,6 +78,12 @@ RESULT_MEDIA_TYPES = {
 }
 
 
+async def _read_frame(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """One ``tag, payload`` frame (``worker.frame``) from a worker or the fork server."""
+    tag, length = _HEADER.unpack(await reader.readexactly(_HEADER.size))
+    return tag, await reader.readexactly(length)
+
+
 class _WorkerProcess:
     """One running worker and its framed channel (pipes of a spawned worker, a socket of a forked one)."""
 
@@ -126,9 +132,7 @@ class _WorkerProcess:
 
     async def recv(self) -> tuple[bytes, bytes]:
         try:
-            header = await self.reader.readexactly(_HEADER.size)
-            tag, length = _HEADER.unpack(header)
-            return tag, await self.reader.readexactly(length)
+            return await _read_frame(self.reader)
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
             self.exited = True
             raise StoreError("Abfrage-Prozess beendet / query worker exited") from exc
@@ -162,7 +166,6 @@ class _ForkServer:
     def __init__(self, process: asyncio.subprocess.Process, control: socket.socket) -> None:
         self.process = process
         self.control = control
-        self.isolated = False
         self._lock = asyncio.Lock()
         self._replies: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -189,14 +192,12 @@ class _ForkServer:
         answer = json.loads(payload)
         if tag != b"R":
             raise StoreError(answer.get("message", "fork server failed"))
-        self.isolated = bool(answer["isolated"])
         return answer
 
     async def _reply(self) -> tuple[bytes, bytes]:
         assert self._replies is not None
         try:
-            tag, length = _HEADER.unpack(await self._replies.readexactly(_HEADER.size))
-            return tag, await self._replies.readexactly(length)
+            return await _read_frame(self._replies)
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
             raise StoreError("Fork-Server beendet / fork server exited") from exc
 
@@ -323,7 +324,7 @@ class EmbeddedStore(Store):
         self._background: set[asyncio.Future] = set()
         self._forkserver: _ForkServer | None = None
         self._memory_ready = False
-        """True once the fork server holds the in-memory copy: new workers are forked from it."""
+        """True once the in-memory copy is loaded: new workers are forked (from the fork server, later a sibling)."""
         self.isolated: bool | None = None
 
     @property

@@ -45,9 +45,6 @@ from typing import Any, NamedTuple
 
 from .worker import isolate_network, serve, set_memory_limit, write_frame
 
-FORMATS = {"n-quads": "N_QUADS", "n-triples": "N_TRIPLES", "turtle": "TURTLE", "trig": "TRIG",
-           "json-ld": "JSON_LD", "rdf-xml": "RDF_XML"}
-
 
 class MirrorSource(NamedTuple):
     """One file that the in-memory copy is filled from."""
@@ -64,10 +61,12 @@ def mirror_sources(store: str, kind: str) -> list[MirrorSource]:
 
     Read here rather than passed on the command line (a long list of files would not fit into one argument).
     """
+    from .loader import INFO_FILE, SNAPSHOT_FILE  # not at module level: it imports pyoxigraph (see fill_copy)
+
     folder = Path(store).parent
     if kind == "snapshot":
-        return [MirrorSource(str(folder / "snapshot.nq"), "n-quads", None, lenient=True)]
-    info = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
+        return [MirrorSource(str(folder / SNAPSHOT_FILE), "n-quads", None, lenient=True)]
+    info = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
     return [MirrorSource(f["path"], f["format"], Path(f["path"]).as_uri(), lenient=False) for f in info["files"]]
 
 
@@ -78,12 +77,14 @@ def fill_copy(sources: list[MirrorSource]) -> Any:
     (snapshot of 1M triples, pyoxigraph 0.5.13: peak 596 MB, 368 MB once done; ``load``: peak 386 MB,
     349 MB once done), and it leaves worker threads behind, which a process that forks must not have.
     """
-    import pyoxigraph as ox
+    import pyoxigraph as ox  # only here: the process must still be single-threaded when it isolates itself
+
+    from ..rdf_files import OXIGRAPH_FORMATS
 
     memory = ox.Store()
     for source in sources:
-        memory.load(path=source.path, format=getattr(ox.RdfFormat, FORMATS[source.format]),
-                    base_iri=source.base_iri, lenient=source.lenient)
+        memory.load(path=source.path, format=OXIGRAPH_FORMATS[source.format], base_iri=source.base_iri,
+                    lenient=source.lenient)
     return memory
 
 
@@ -91,7 +92,9 @@ def load_copy(config: dict[str, Any]) -> tuple[Any, int]:
     """The in-memory copy and its number of quads; raises ``ValueError`` if it differs from the built store."""
     sources = mirror_sources(config["store"], config["mirror"])
     memory = fill_copy(sources)
-    info = json.loads((Path(config["store"]).parent / "dataset.json").read_text(encoding="utf-8"))
+    from .loader import INFO_FILE
+
+    info = json.loads((Path(config["store"]).parent / INFO_FILE).read_text(encoding="utf-8"))
     if len(memory) != info["triples"]:
         raise ValueError(f"in-memory copy has {len(memory)} quads, the store {info['triples']}")
     return memory, len(memory)
@@ -145,9 +148,7 @@ def main(argv: list[str]) -> int:
     except (OSError, ValueError, SyntaxError) as exc:
         write_frame(channel, b"E", json.dumps({"message": str(exc)}).encode())
         return 1
-    seconds = time.monotonic() - began
-    print(f"digiregion fork server {os.getpid()}: in-memory copy ready ({quads} quads, {seconds:.1f} s)",
-          file=sys.stderr, flush=True)
+    seconds = time.monotonic() - began  # logged by the parent ("Kopie im Speicher bereit")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the workers
     write_frame(channel, b"R", json.dumps({"pid": os.getpid(), "isolated": isolated, "quads": quads,
                                            "seconds": round(seconds, 2)}).encode())

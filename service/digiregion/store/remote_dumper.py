@@ -33,7 +33,8 @@ from pathlib import Path
 
 from .base import StoreError
 from .credentials import PASSWORD_VARIABLE, USER_VARIABLE, Credentials
-from .remote_dumps import DUMPS_DIR, PAGE, WORK_PREFIX, write_remote_dumps
+from .loader import DUMPS_DIR
+from .remote_dumps import PAGE, WORK_PREFIX, write_remote_dumps
 
 COMMAND: tuple[str, ...] = (sys.executable, "-m", "digiregion.store.remote_dumper")
 OWNER = "owner"

@@ -38,6 +38,7 @@ import pyoxigraph as ox
 
 from ..dumps import MANIFEST, write_dumps
 from .base import StoreError
+from .loader import DUMPS_DIR
 from .remote_layout import EMPTY_GRAPH
 from .streaming import EngineReader, parse_graph
 
@@ -53,7 +54,6 @@ store's bulk loader buffers one page before it writes it (10^6 triples from Virt
 with pages of 100k, 474 MiB with 500k; the same total time). Virtuoso answers at most 10^6 rows."""
 WORK_PREFIX = "."
 STORE_DIR = "oxigraph"
-DUMPS_DIR = "dumps"
 
 
 def work_folder(folder: Path) -> Path:

@@ -68,18 +68,19 @@ def write_frame(out: BinaryIO, tag: bytes, payload: bytes) -> None:
 
 
 def read_frame(inp: BinaryIO) -> tuple[bytes, bytes] | None:
-    header = _read_exact(inp, _HEADER.size)
+    header = _read_exact(inp.read, _HEADER.size)
     if header is None:
         return None
     tag, length = _HEADER.unpack(header)
-    payload = _read_exact(inp, length)
+    payload = _read_exact(inp.read, length)
     return None if payload is None else (tag, payload)
 
 
-def _read_exact(inp: BinaryIO, size: int) -> bytes | None:
-    data = bytearray()
+def _read_exact(read: Callable[[int], bytes], size: int, start: bytes = b"") -> bytes | None:
+    """``size`` bytes from ``read`` (a file's ``read`` or a socket's ``recv``); None at EOF."""
+    data = bytearray(start)
     while len(data) < size:
-        block = inp.read(size - len(data))
+        block = read(size - len(data))
         if not block:
             return None
         data += block
@@ -348,23 +349,14 @@ def set_memory_limit(config: dict[str, Any]) -> None:
 
 def read_socket_frame(sock: socket.socket) -> tuple[bytes, bytes, list[int]] | None:
     """One frame from a socket channel, with the file descriptors that came along (``fork`` passes one)."""
-    header, fds = b"", []
-    while len(header) < _HEADER.size:
-        data, received, _, _ = socket.recv_fds(sock, _HEADER.size - len(header), 4)
-        fds += received
-        if not data:
-            for fd in fds:
-                os.close(fd)
-            return None
-        header += data
-    tag, length = _HEADER.unpack(header)
-    payload = bytearray()
-    while len(payload) < length:
-        block = sock.recv(length - len(payload))
-        if not block:
-            return None
-        payload += block
-    return tag, bytes(payload), fds
+    first, fds, _, _ = socket.recv_fds(sock, _HEADER.size, 4)  # the descriptors come with the first bytes
+    header = _read_exact(sock.recv, _HEADER.size, first) if first else None
+    payload = None if header is None else _read_exact(sock.recv, _HEADER.unpack(header)[1])
+    if header is None or payload is None:
+        for fd in fds:
+            os.close(fd)
+        return None
+    return header[:1], payload, fds
 
 
 def serve(worker: Worker, channel: BinaryIO | socket.socket, isolated: bool | None = None) -> int:

@@ -2,7 +2,8 @@
 
 Why httptools: h11, uvicorn's pure-Python parser, cost ~0.7 ms of CPU per request on this machine —
 more than the whole query of a point lookup (measured at 1M triples, same service, 1,500 sequential
-point lookups: p50 2.3 ms with h11, 1.25 ms with httptools; web-process CPU 1.6 → 0.9 ms per request).
+point lookups, ``benchmarks/probe_requests.py``: p50 2.3 ms with h11, 1.25 ms with httptools; web-process
+CPU 1.6 → 0.9 ms per request).
 
 Why the subclass: h11 had one protection httptools lacks, a limit on the request line plus headers
 (llhttp accepts a head of any size, and httptools concatenates a long header in memory). Here the
