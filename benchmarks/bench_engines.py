@@ -263,6 +263,8 @@ class Engine:
     params: ClassVar[dict[str, str]] = {}
     #: whether ``restart`` can start the engine again over what ``start`` built (without loading again)
     restartable = True
+    #: (url, params) of the engine behind this one, for the same-instance overhead measurement; None: none
+    direct: tuple[str, dict[str, str]] | None = None
 
     def __init__(self, start_timeout: float, query_timeout: float) -> None:
         self.start_timeout = start_timeout
@@ -484,13 +486,22 @@ class DigiregionVirtuosoEngine(Engine):
 
     name = "digiregion-virtuoso"
     label = "digiregion → Virtuoso"
+    #: the named graph ``digiregion load`` fills and ``serve`` answers from (explicit, so that the same data
+    #: can be asked of Virtuoso directly for the same-instance overhead measurement)
+    graph = "urn:digiregion:bench-served"
 
     def version(self) -> str:
         mine = DigiregionEngine.version(self)  # type: ignore[arg-type]
         return f"{mine} + {VirtuosoEngine.version(self)}"  # type: ignore[arg-type]
 
     def _env(self) -> dict[str, str]:
-        return {"DIGIREGION_STORE_USER": "dba", "DIGIREGION_STORE_PASSWORD": self._password}
+        return {"DIGIREGION_STORE_USER": "dba", "DIGIREGION_STORE_PASSWORD": self._password,
+                "DIGIREGION_STORE_GRAPH": self.graph}
+
+    @property
+    def direct(self) -> tuple[str, dict[str, str]] | None:  # type: ignore[override]
+        """Virtuoso's own endpoint over the graph digiregion serves (same instance, same data)."""
+        return (self.store_url, {"default-graph-uri": self.graph}) if getattr(self, "store_url", "") else None
 
     def _start_virtuoso(self, phase: str, password: str | None = None) -> None:
         port, http_port = free_port(), free_port()
@@ -525,7 +536,8 @@ class DigiregionVirtuosoEngine(Engine):
         # `digiregion load` as a user runs it; its own (short-lived) RSS is not part of the servers' peak
         mark = time.monotonic()
         load = subprocess.run([str(Path(sys.executable).parent / "digiregion"), "load", "--store", self.store_url,
-                               "--force", "--store-dir", str(work / "load-store"), str(files_dir)],
+                               "--force", "--graph", self.graph, "--store-dir", str(work / "load-store"),
+                               str(files_dir)],
                               env={**os.environ, **self._env(), "COLUMNS": "120"}, cwd=work,
                               timeout=max(60.0, deadline - time.monotonic()), capture_output=True, text=True)
         (work / "digiregion-load.log").write_text(load.stdout + load.stderr, encoding="utf-8")

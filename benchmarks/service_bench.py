@@ -177,6 +177,50 @@ def sequential(engine: Engine, mix: list[Query], skip: dict[str, str], params: d
     return results
 
 
+def overhead(engine: Engine, mix: list[Query], skip: dict[str, str], params: dict[str, list[str]], reps: int,
+             budget: float, timeout: float) -> dict[str, object] | None:
+    """What a front-end adds over the engine behind it, measured on the SAME engine instance and data.
+
+    Why besides comparing two engine entries: those are two separately loaded instances (Virtuoso's bulk
+    loader vs ``digiregion load``), each measured at its own time, so their difference mixes in how the data
+    was loaded and the machine's mood. Here every cold text goes to the engine directly and then through the
+    front-end, alternately (noise hits both alike); p50 per query and the geometric mean of the ratios.
+    """
+    if engine.direct is None:
+        return None
+    url, direct_params = engine.direct
+    front = Client(engine.url, engine.params, timeout + 5)
+    behind = Client(url, direct_params, timeout + 5)
+    queries: dict[str, dict[str, object]] = {}
+    try:
+        for query in mix:
+            if query.key in skip:
+                continue
+            samples: dict[str, list[float]] = {"engine": [], "front": []}
+            statuses: dict[str, list[str]] = {"engine": [], "front": []}
+            began = time.monotonic()
+            for n in range(1, reps + 1):
+                text = variant(query, n, params)
+                for side, client in (("engine", behind), ("front", front)):
+                    status, seconds, _ = client.query(text, query.accept)
+                    samples[side].append(seconds)
+                    statuses[side].append(status)
+                if "timeout" in statuses["engine"] + statuses["front"] or time.monotonic() - began > 2 * budget:
+                    break
+            found = {side: summary(samples[side], statuses[side]) for side in samples}
+            if found["engine"].get("p50_ms") and found["front"].get("p50_ms"):
+                found["ratio"] = round(found["front"]["p50_ms"] / found["engine"]["p50_ms"], 3)
+                found["added_ms"] = round(found["front"]["p50_ms"] - found["engine"]["p50_ms"], 2)
+            queries[query.key] = found
+    finally:
+        front.close()
+        behind.close()
+    ratios = [q["ratio"] for q in queries.values() if "ratio" in q]
+    mean = math.exp(sum(math.log(r) for r in ratios) / len(ratios)) if ratios else None
+    return {"queries": queries, "geo_mean_ratio": round(mean, 3) if mean else None,
+            "ratio_queries": [k for k, q in queries.items() if "ratio" in q]}
+
+
 def throughput(engine: Engine, mix: list[Query], params: dict[str, list[str]], kind: str, clients: int,
                window: float, timeout: float, offset: int = COLD_OFFSET) -> dict[str, object]:
     """``clients`` keep-alive threads send the mix round-robin (one shared counter: request ``n`` is query
@@ -352,6 +396,12 @@ def measure(engine: Engine, entry: dict[str, object], mix: list[Query], skip: di
     log(f"measuring {engine.name}: sequential {'+'.join(plan.latency_kinds)} (≤ {reps} runs, "
         f"≤ {plan.budget:g} s per query and kind)")
     entry["latency"] = sequential(engine, mix, skip, params, reps, plan.budget, plan.timeout, plan.latency_kinds)
+    if engine.direct is not None and "cold" in plan.latency_kinds:
+        log(f"measuring {engine.name}: same-instance overhead (engine directly vs through it, interleaved)")
+        found = overhead(engine, mix, skip, params, reps, plan.budget, plan.timeout)
+        if found is not None:
+            entry["overhead"] = found
+            log(f"  {engine.name} same-instance ratio (geo-mean): {found['geo_mean_ratio']}")
     for kind in throughput_kinds:
         found = throughput(engine, throughput_mix, params, kind, plan.clients, plan.throughput_seconds,
                            plan.timeout)

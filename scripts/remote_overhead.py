@@ -45,6 +45,19 @@ class Target:
         self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
 
     def ask(self, text: str, accept: str) -> float:
+        """One answer; a kept-alive connection the server closed meanwhile (idle timeout) is reopened first."""
+        sock = self.conn.sock
+        if sock is not None:
+            sock.setblocking(False)
+            try:
+                closed = sock.recv(1, socket.MSG_PEEK) == b""
+            except BlockingIOError:
+                closed = False
+            except OSError:
+                closed = True
+            sock.setblocking(True)
+            if closed:
+                self.conn.close()
         body = urllib.parse.urlencode({"query": text, **self.params})
         started = time.perf_counter()
         self.conn.request("POST", self.path, body, {"Content-Type": "application/x-www-form-urlencoded",
