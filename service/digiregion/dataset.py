@@ -152,10 +152,19 @@ class DatasetInfo:
     graphs: list[str] = field(default_factory=list)
     file_graphs: dict[str, list[str]] = field(default_factory=dict)
     """Per input file, the named graphs it contributed (quad formats); provenance, not a split."""
+    statistics_ready: bool = True
+    """False while only the core facts are known (fingerprint, files, graphs, ``triples``,
+    ``default_graph_triples``): a large store gets entities, distinct subjects/objects and the class and
+    property partitions from the background dumper (``store.dumper``); until then they are 0/empty and
+    must not be published. True by default, so files written before this field existed read as complete."""
 
     @property
     def version(self) -> str:
-        """Short data-version string: ETags and result caches key on it."""
+        """Short data-version string: ETags and result caches key on it.
+
+        Derived from the input fingerprint only, so it stays the same when the statistics arrive later:
+        they describe the same data, and anything that depends on them is not served before they exist.
+        """
         return self.fingerprint[:16]
 
     @property

@@ -120,7 +120,14 @@ class Description:
 
 
 class Store(ABC):
-    """A read-only SPARQL store as the web layer sees it."""
+    """A read-only SPARQL store as the web layer sees it.
+
+    Optional attributes the web layer reads with ``getattr`` (not declared here: a wrapping store such as
+    ``FederatingStore`` forwards unknown attributes to its backend, and a class attribute would hide them):
+    ``statistics_ready`` — an ``asyncio.Event``, set once ``info`` carries the VoID statistics (a large
+    embedded store computes them in the background after the start); ``dumps_ready`` — set once the dumps
+    exist. A store without them has both from the start.
+    """
 
     @property
     @abstractmethod

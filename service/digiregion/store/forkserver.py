@@ -17,7 +17,8 @@ Order of events in the fork server: enter the isolated network namespaces (the f
 inherit them: they cannot reach any network either), load the copy in the main thread (pyoxigraph's
 ``Store.load`` leaves no other thread behind, so forking is safe), check the number of quads against
 the built store's, report ready, then fork on request. It never opens the on-disk store or SQLite
-(neither survives a fork); each forked worker opens the fragments database itself.
+(neither survives a fork); each forked worker opens the fragments database itself, once it exists (a
+large store gets it from the background dumper; until then a worker scans, ``Worker.fragments_of``).
 
 Control protocol on the socket the parent passes as ``control_fd`` (framed like the worker pipe):
   server → parent  ``R`` ready (JSON: pid, isolated, quads, seconds) or ``E`` (JSON: message), once

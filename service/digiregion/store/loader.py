@@ -11,10 +11,18 @@ VoID/DCAT), ``fragments.sqlite`` (which hash IRIs ``doc#…`` belong to which do
 page finds them with an index lookup instead of a scan), ``snapshot.nq`` (all quads, from which the
 query workers fill their in-memory copies) and the gzipped dumps.
 
-Only what is needed to answer queries is on the start-up path: the database, the counts and the
-fragment index. For inputs of ``SYNC_EXTRAS_BYTES`` and more, the snapshot and the dumps are written
-afterwards by a background process (``store.dumper``, started by the embedded store); until then
-``/dumps/…`` answers 503 with Retry-After. Small inputs (tests, the Lippe data) get them right away.
+Only what is needed to answer queries is on the start-up path: the database and the core facts that
+cost next to nothing (files, named graphs, number of quads and of default-graph triples). For inputs of
+``SYNC_EXTRAS_BYTES`` and more, everything else is written afterwards by a background process
+(``store.dumper``, started by the embedded store): first the VoID statistics and the fragment index
+(``dataset.json`` is then rewritten with ``statistics_ready``), then the snapshot and the dumps. At 1M
+triples that takes ~2.6 s of statistics and far more for the dumps off the path between "data loaded"
+and "first answer". Meanwhile VoID and the home page wait (bounded, then 503 with Retry-After), resource
+pages find hash IRIs by a scan instead of the index (``worker.Worker.fragments_of``), and ``/dumps/…``
+answers 503 with Retry-After. Every file is written under a temporary name and renamed into place when
+complete, so a killed dumper leaves a folder that the next start completes. Small inputs (tests, the
+Lippe data) get everything during the build; offline commands (``export``, ``load``) complete what is
+missing synchronously (``ensure_statistics``, ``ensure_extras``).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import shutil
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -73,6 +81,11 @@ class BuiltStore:
     @property
     def snapshot_path(self) -> Path:
         return self.path / SNAPSHOT_FILE
+
+    @property
+    def statistics_ready(self) -> bool:
+        """VoID statistics are in ``dataset.json`` and the fragment index exists (both written by the same step)."""
+        return self.info.statistics_ready and self.fragments_path.is_file()
 
     @property
     def extras_ready(self) -> bool:
@@ -140,14 +153,48 @@ def _build(files: list[InputFile], key: str, folder: Path,
             for future in [pool.submit(_load_file, store, item, advance) for item in parallel]:
                 future.result()
     store.flush()
-    info = DatasetInfo(fingerprint=key, files=files, loaded_at=utc_now(), file_graphs=file_graphs)
-    _collect_stats_and_fragments(store, info, folder / FRAGMENTS_DB)
+    info = DatasetInfo(fingerprint=key, files=files, loaded_at=utc_now(), file_graphs=file_graphs,
+                       statistics_ready=False)
+    _collect_core_facts(store, info)
     if total < SYNC_EXTRAS_BYTES:
+        _collect_statistics(store, info, folder / FRAGMENTS_DB)
         write_extras(store, folder, info)
     store.flush()
     del store
-    (folder / INFO_FILE).write_text(info.to_json(), encoding="utf-8")
+    write_info(folder, info)
     return info
+
+
+def write_info(folder: Path, info: DatasetInfo) -> None:
+    """``dataset.json`` replaced atomically: a reader (the web process, a restart) sees the old or the new file."""
+    partial = folder / f".{INFO_FILE}.{os.getpid()}"
+    partial.write_text(info.to_json(), encoding="utf-8")
+    os.replace(partial, folder / INFO_FILE)
+
+
+def complete_statistics(store: ox.Store, folder: Path, info: DatasetInfo) -> DatasetInfo:
+    """Compute the statistics and the fragment index of a built store and record them in its ``dataset.json``.
+
+    The fragment index is renamed into place before ``dataset.json`` says ``statistics_ready``: a process
+    killed in between leaves an index but no flag, and the next run simply computes both again. The
+    data version (the fingerprint) does not change. Returns the completed info (``info`` is not changed).
+    """
+    completed = replace(info, statistics_ready=False)
+    _collect_statistics(store, completed, folder / FRAGMENTS_DB)
+    write_info(folder, completed)
+    return completed
+
+
+def ensure_statistics(built: BuiltStore) -> BuiltStore:
+    """The store with complete statistics, computing them now if the background dumper has not yet.
+
+    For offline commands that publish the counts or the fragment index (``load`` copies both into the
+    engine, ``export``): they must not wait for a service to run the dumper.
+    """
+    if built.statistics_ready:
+        return built
+    store = ox.Store.read_only(str(built.oxigraph_path))
+    return BuiltStore(built.path, complete_statistics(store, built.path, built.info))
 
 
 def write_extras(store: ox.Store, folder: Path, info: DatasetInfo) -> None:
@@ -170,12 +217,13 @@ def write_extras(store: ox.Store, folder: Path, info: DatasetInfo) -> None:
             shutil.rmtree(partial_dir, ignore_errors=True)
 
 
-def ensure_extras(built: BuiltStore) -> None:
-    """Write snapshot and dumps now if they are missing (``export``, which needs the dumps at once)."""
-    if built.extras_ready:
-        return
-    store = ox.Store.read_only(str(built.oxigraph_path))
-    write_extras(store, built.path, built.info)
+def ensure_extras(built: BuiltStore) -> BuiltStore:
+    """Write statistics, snapshot and dumps now if they are missing (``export``, which needs them at once)."""
+    built = ensure_statistics(built)
+    if not built.extras_ready:
+        store = ox.Store.read_only(str(built.oxigraph_path))
+        write_extras(store, built.path, built.info)
+    return built
 
 
 class _CountingReader:
@@ -244,15 +292,27 @@ def _count(store: ox.Store, query: str) -> int:
     return 0
 
 
-def _collect_stats_and_fragments(store: ox.Store, info: DatasetInfo, db_path: Path) -> None:
-    """Counts for VoID over the default graph and the fragment index, computed once at build time.
+def _collect_core_facts(store: ox.Store, info: DatasetInfo) -> None:
+    """What the start-up path records: the named graphs and the numbers of quads and of default-graph triples.
 
-    Cheap on purpose (it is on the start-up path): one pass over the distinct subjects gives the
-    subject count, the entity count (IRIs) and the hash IRIs for the fragment index; FILTERs over all
-    triples (``isIRI``, ``CONTAINS(STR(…))``) cost several seconds per million triples in pyoxigraph.
+    Cheap (at 1M triples ``len`` takes ~0.2 s; without named graphs the default graph is all of it) and
+    needed at once: the query guard knows the graphs, the fork server checks its copy against ``triples``,
+    the SPARQL service description states ``default_graph_triples``.
     """
     info.graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
     info.triples = len(store)
+    info.default_graph_triples = (_count(store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }") if info.graphs
+                                  else info.triples)
+
+
+def _collect_statistics(store: ox.Store, info: DatasetInfo, db_path: Path) -> None:
+    """Counts for VoID over the default graph and the fragment index; sets ``info.statistics_ready``.
+
+    One pass over the distinct subjects gives the subject count, the entity count (IRIs) and the hash
+    IRIs for the fragment index; FILTERs over all triples (``isIRI``, ``CONTAINS(STR(…))``) cost several
+    seconds per million triples in pyoxigraph. At 1M triples ~2.6 s, which is why large stores run this
+    in the background dumper rather than on the start-up path.
+    """
 
     def subjects_and_fragments() -> tuple[int, int, dict[str, str]]:
         subjects = entities = 0
@@ -277,21 +337,36 @@ def _collect_stats_and_fragments(store: ox.Store, info: DatasetInfo, db_path: Pa
     with ThreadPoolExecutor(2) as pool:
         subject_pass = pool.submit(subjects_and_fragments)
         objects = pool.submit(_count, store, "SELECT (COUNT(DISTINCT ?o) AS ?n) { ?s ?p ?o }")
-        default = (pool.submit(_count, store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }") if info.graphs else None)
         classes = pool.submit(rows, "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) { ?s a ?c FILTER(isIRI(?c)) } "
                                     "GROUP BY ?c ORDER BY ?c")
         properties = pool.submit(rows, "SELECT ?p (COUNT(*) AS ?n) { ?s ?p ?o } GROUP BY ?p ORDER BY ?p")
-        info.distinct_subjects, info.entities, fragments = subject_pass.result()
+        distinct_subjects, entities, fragments = subject_pass.result()
+        _write_fragments(db_path, fragments)  # while the other counts still run
+        info.distinct_subjects, info.entities = distinct_subjects, entities
         info.distinct_objects = objects.result()
-        info.default_graph_triples = default.result() if default is not None else info.triples
         info.classes = classes.result()
         info.properties = properties.result()
-    connection = sqlite3.connect(db_path)
+    info.statistics_ready = True
+
+
+def _write_fragments(db_path: Path, fragments: dict[str, str]) -> None:
+    """The fragment index (``doc``, ``iri``), written under a temporary name and renamed into place.
+
+    Query workers open it as soon as it exists (``worker.Worker.fragments_of``): they must never see a
+    half-written database.
+    """
+    partial = db_path.with_name(f".{db_path.name}.{os.getpid()}")
+    partial.unlink(missing_ok=True)
     try:
-        connection.execute("CREATE TABLE fragments (doc TEXT NOT NULL, iri TEXT NOT NULL)")
-        connection.executemany("INSERT INTO fragments VALUES (?, ?)",
-                               ((doc, iri) for iri, doc in sorted(fragments.items())))
-        connection.execute("CREATE INDEX fragments_doc ON fragments (doc)")
-        connection.commit()
+        connection = sqlite3.connect(partial)
+        try:
+            connection.execute("CREATE TABLE fragments (doc TEXT NOT NULL, iri TEXT NOT NULL)")
+            connection.executemany("INSERT INTO fragments VALUES (?, ?)",
+                                   ((doc, iri) for iri, doc in sorted(fragments.items())))
+            connection.execute("CREATE INDEX fragments_doc ON fragments (doc)")
+            connection.commit()
+        finally:
+            connection.close()
+        os.replace(partial, db_path)
     finally:
-        connection.close()
+        partial.unlink(missing_ok=True)

@@ -119,6 +119,9 @@ class RemoteStore(Store):
         life: cleared when a reload starts a new dump job, set when it finished)."""
         self.dumps_error: str | None = None
         """Why the current data version has no dumps (German / English), once its dump job failed."""
+        self.statistics_ready: asyncio.Event | None = None
+        """Set once ``start`` has read the counts from the engine (``_collect_info``): the embedded store's
+        contract, so the web layer treats both alike; the remote store never has partial statistics."""
         self.dumper_command: Sequence[str] = DUMPER_COMMAND
         self._dump_task: asyncio.Task | None = None
         self._dumps_news = False
@@ -137,7 +140,9 @@ class RemoteStore(Store):
         log.info("Entfernte Datenbank / remote engine: %s (%s), Graph <%s>", self.settings.store,
                  self.profile.name, self.graph)
         self.dumps_ready = asyncio.Event()
+        self.statistics_ready = asyncio.Event()
         await self._reload()
+        self.statistics_ready.set()
 
     async def close(self) -> None:
         await self._stop_dumps()

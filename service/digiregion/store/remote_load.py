@@ -45,7 +45,7 @@ from ..config import Settings
 from .base import StoreError
 from .credentials import Credentials, refuse_userinfo
 from .engines import GENERIC, EngineProfile, detect, sibling_url
-from .loader import BuiltStore
+from .loader import BuiltStore, ensure_statistics
 from .remote_layout import (
     EMPTY_GRAPH,
     FRAGMENT,
@@ -286,7 +286,12 @@ class _Writer:
 
 
 def _meta_triples(built: BuiltStore, graph: str) -> list[ox.Triple]:
-    """The side graph: data version, manifest (provenance for VoID/DCAT) and the hash-IRI index."""
+    """The side graph: data version, manifest (provenance for VoID/DCAT) and the hash-IRI index.
+
+    Both come from the complete statistics: a large store that no service has completed in the
+    background yet gets them here, before anything is sent (``ensure_statistics``).
+    """
+    built = ensure_statistics(built)
     subject = ox.NamedNode(graph)
     manifest = json.loads(built.info.to_json())
     triples = [ox.Triple(subject, ox.NamedNode(VERSION), ox.Literal(built.info.fingerprint)),

@@ -6,16 +6,25 @@ templates, cached metadata). Routes get it from ``request.app.state.service``; t
 globals, so tests and a future remote store build apps side by side.
 
 Middleware, outermost first: CORS (GET/POST/OPTIONS, preflight allows Content-Type), a request-body
-limit (413 before the body is read into memory) and gzip for larger responses.
+limit (413 before the body is read into memory), gzip for larger responses and the metadata gate.
+
+Start-up: when the store still computes its statistics in the background (a large embedded store), the
+dataset's self-description is read once they are there rather than before the server starts: its
+description needs the fragment index that comes with them (or a slow scan, ``worker.Worker.fragments_of``),
+and SPARQL queries do not need it. Until it is loaded, every other request waits for it, bounded
+(``MetadataGate``). On a quiet 2-core machine that is a few seconds of a large store's first start, during
+which nothing at all was answered before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
@@ -96,6 +105,76 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class MetadataGate:
+    """Hold requests that render metadata (title, licence, VoID, DCAT) until it is loaded; queries pass.
+
+    Only in effect during the first seconds of a large store's first start (see the module docstring);
+    afterwards one ``is_set`` per request. Bounded like the statistics wait: 503 with Retry-After.
+    """
+
+    def __init__(self, app: ASGIApp, service: Service) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or self.service.metadata_loaded.is_set() or _is_query(scope)
+                or scope["path"].startswith("/static/") or await self.service.wait_for_metadata()):
+            await self.app(scope, receive, send)
+            return
+        await self.service.statistics_pending_response()(scope, receive, send)
+
+
+def _is_query(scope: Scope) -> bool:
+    """A SPARQL query (GET with ``query=``, or any POST) on ``/sparql``: answered without the metadata."""
+    if scope["path"] != "/sparql":
+        return False
+    if scope["method"] == "POST":
+        return True
+    return any(name == "query" for name, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+
+
+async def _load_metadata_when_possible(service: Service) -> None:
+    """The metadata of a store that is still computing its statistics, read once they are there.
+
+    Why wait: the self-description is a resource description, which needs the fragment index that comes
+    with the statistics; without it a worker scans the whole store (``Worker.fragments_of``: ~2 s at 1M
+    triples on a quiet machine, past the query deadline while the dumper and the fork server compete
+    for the cores). So it waits for the statistics — at most ``statistics_patience`` seconds, then it
+    reads the description with the scan (correct, only slower). Retried until it succeeds.
+    """
+    ready = getattr(service.store, "statistics_ready", None)
+    patience = service.statistics_patience
+    while True:
+        if ready is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(patience):
+                    await ready.wait()
+        try:
+            await service.load_metadata()
+            return
+        except StoreError as exc:
+            logging.getLogger("digiregion.web").warning(
+                "Metadaten nicht ladbar, neuer Versuch / cannot load metadata, retrying: %s", exc.message)
+            patience = 10.0
+            await asyncio.sleep(1.0)
+
+
+def _when_statistics_ready(service: Service) -> asyncio.Task | None:
+    """A large store computes its statistics in the background: rebuild VoID as soon as they arrive.
+
+    Requests for VoID or the home page do the same on demand (``Service.wait_for_statistics``); this
+    task makes sure the rebuild happens once, right away, instead of in the first such request.
+    """
+    if not service.statistics_pending:
+        return None
+
+    async def rebuild() -> None:
+        with contextlib.suppress(StoreError):  # logged by the store; the next VoID request tries again
+            await service.wait_for_statistics(forever=True)
+
+    return asyncio.get_running_loop().create_task(rebuild())
+
+
 def _follow(service: Service, interval: float | None) -> asyncio.Task | None:
     """A remote engine's data can change under a running service (``digiregion load``): poll its version."""
     if not interval:
@@ -138,15 +217,20 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await store.start()
-        await service.load_metadata()
+        metadata = None
+        if service.statistics_pending:
+            metadata = asyncio.get_running_loop().create_task(_load_metadata_when_possible(service))
+        else:
+            await service.load_metadata()
         follower = _follow(service, getattr(store, "refresh_interval", None))
+        statistics = _when_statistics_ready(service)
         dumps = _when_dumps_ready(service)
         # Everything built so far lives as long as the process: keep it out of the cyclic collector's
         # full passes, which would otherwise walk it again and again during the first requests.
         gc.collect()
         gc.freeze()
         yield
-        for task in (follower, dumps):
+        for task in (metadata, follower, statistics, dumps):
             if task is not None:
                 task.cancel()
         await store.close()
@@ -170,6 +254,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(resources.router)  # last: it serves every remaining path under the dataset base
 
+    app.add_middleware(MetadataGate, service=service)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(

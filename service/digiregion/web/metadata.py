@@ -5,6 +5,11 @@ self-description; these routes only negotiate the format and apply the caching h
 files written after the store was built; they are served with their SHA-256 as a strong ETag. A large
 store writes them in the background: until they exist ``/dumps/digiregion.*`` answers 503 with
 Retry-After, and VoID/DCAT list them as soon as they are complete.
+
+Such a store also computes its statistics in the background (first, within seconds of the start). VoID
+states them, so it waits for them (``Service.wait_for_statistics``, bounded) and answers 503 with
+Retry-After if they are still missing; it is never served, nor cached, with counts missing. The DCAT
+catalogue and ``/dumps/`` carry no counts and do not wait.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ router = APIRouter()
 METADATA_OFFERS = (*DOCUMENT_OFFERS, TRIG, NQUADS)
 
 
-def _graph_response(request: Request, name: str) -> Response:
+async def _graph_response(request: Request, name: str, *, statistics: bool = False) -> Response:
     service: Service = request.app.state.service
+    if statistics and not await service.wait_for_statistics():
+        return service.statistics_pending_response()
     offer = choose(METADATA_OFFERS, request.headers.get("accept"), request.query_params.get("format"))
     lang = service.lang(request) if offer is HTML else ""
     headers = service.cache_headers(service.etag(name, offer.key, lang, str(len(service.dumps))))
@@ -36,18 +43,18 @@ def _graph_response(request: Request, name: str) -> Response:
 
 @router.api_route("/.well-known/void", methods=["GET", "HEAD"], include_in_schema=False)
 async def void(request: Request) -> Response:
-    return _graph_response(request, "void")
+    return await _graph_response(request, "void", statistics=True)
 
 
 @router.api_route("/catalog", methods=["GET", "HEAD"], include_in_schema=False)
 async def catalog(request: Request) -> Response:
-    return _graph_response(request, "catalog")
+    return await _graph_response(request, "catalog")
 
 
 @router.api_route("/dumps/", methods=["GET", "HEAD"], include_in_schema=False)
 @router.api_route("/dumps", methods=["GET", "HEAD"], include_in_schema=False)
 async def dumps(request: Request) -> Response:
-    return _graph_response(request, "catalog")
+    return await _graph_response(request, "catalog")
 
 
 @router.api_route("/dumps/{name}", methods=["GET", "HEAD"], include_in_schema=False)

@@ -6,7 +6,10 @@ RDF/XML) and names the chosen document in ``Content-Location``; the suffixed pat
 ``.jsonld``, ``.nt``, ``.rdf``, ``.html``) are those documents and never negotiate. Resources answer
 200 directly (no 303 hop: the page *is* the description, as with Trifid); the root answers 303 to
 VoID for RDF clients. Every answer has ``Vary: Accept``, an ``ETag`` per data version and
-representation and ``Last-Modified``, so revalidation gets 304.
+representation and ``Last-Modified``, so revalidation gets 304. The home page shows the dataset's
+counts and most used classes: on a large store's first start it waits for the statistics like VoID
+(``Service.wait_for_statistics``; 503 with Retry-After if they take too long), and its ETag includes the
+number of dumps, which it lists.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ async def home(request: Request) -> Response:
     offer = choose(DOCUMENT_OFFERS, request.headers.get("accept"), request.query_params.get("format"))
     if offer is not HTML:
         return RedirectResponse("/.well-known/void", status_code=303, headers={"Vary": "Accept"})
+    if not await service.wait_for_statistics():  # the page shows the counts and the classes in use
+        return service.statistics_pending_response()
     lang = service.lang(request)
-    headers = service.cache_headers(service.etag("home", lang), vary="Accept")
+    headers = service.cache_headers(service.etag("home", lang, str(len(service.dumps))), vary="Accept")
     cached = service.not_modified(request, headers)
     if cached is not None:
         return cached

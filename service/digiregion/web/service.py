@@ -4,10 +4,17 @@ One ``Service`` per app (``app.state.service``). Routes stay thin: they parse th
 store or a builder, and hand the result to one of the helpers here (``rdf_response``,
 ``not_modified``, ``error_response``, ``render``), so caching headers, languages and error pages
 behave the same on every page.
+
+Statistics may arrive after the start (a large embedded store computes them in the background): pages
+that show counts (VoID, the home page) call ``wait_for_statistics`` first and answer
+``statistics_pending`` (503, Retry-After, not cached) if they are still missing after a bounded wait.
+Likewise the metadata itself is loaded in the background in that case (``metadata_loaded``), so that the
+SPARQL endpoint answers before the self-description was read (``app.MetadataGate``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterable
 from email.utils import format_datetime, parsedate_to_datetime
@@ -36,6 +43,9 @@ _OX_FORMATS = {
 }
 _RDFLIB_FORMATS = {"turtle": "turtle", "n-triples": "nt", "json-ld": "json-ld", "rdf-xml": "xml",
                    "trig": "trig", "n-quads": "nquads"}
+STATISTICS_PATIENCE = 30.0
+"""Seconds a request for VoID or the home page waits for statistics still being computed, before 503."""
+RETRY_AFTER = "10"
 MEDIA_TYPES = {"turtle": "text/turtle; charset=utf-8", "n-triples": "application/n-triples",
                "json-ld": "application/ld+json", "rdf-xml": "application/rdf+xml",
                "trig": "application/trig", "n-quads": "application/n-quads"}
@@ -54,25 +64,88 @@ class Service:
         self.dumps: list[Dump] = []
         self._metadata: dict[str, Graph] = {}
         self._serialised: dict[tuple[str, str], bytes] = {}
+        self._metadata_lock = asyncio.Lock()
+        self.metadata_loaded = asyncio.Event()
+        """Set once VoID, DCAT and the service description were built (they may lack the statistics)."""
+        self._metadata_statistics = False
+        """Whether the metadata graphs were built from complete statistics (``DatasetInfo.statistics_ready``)."""
+        self.statistics_patience = STATISTICS_PATIENCE
         self._last_modified: tuple[Any, str] | None = None
 
     # -- metadata ---------------------------------------------------------------------------------------------
     async def load_metadata(self) -> None:
-        """Read the dataset's self-description once and build VoID, DCAT and the service description."""
+        """Read the dataset's self-description and build VoID, DCAT and the service description."""
+        async with self._metadata_lock:
+            await self._build_metadata()
+
+    async def _build_metadata(self) -> None:
+        """Called under the lock. Serialised forms are dropped in the same step as the graphs are replaced
+        (no await in between), so no request caches bytes of the previous graphs after the new ones are in."""
         iri = dataset_iri(self.iri_map)
         description = await self.store.describe(iri)
         graph = Graph()
         if description.found:
             graph.parse(data=description.triples + description.labels, format="nt")
-        self.me = SelfDescription.from_graph(iri, graph, self.settings)
+        me = SelfDescription.from_graph(iri, graph, self.settings)
         dumps_path = getattr(self.store, "built", None)
-        self.dumps = read_manifest(dumps_path.dumps_path) if dumps_path else []
+        dumps = read_manifest(dumps_path.dumps_path) if dumps_path else []
         info = self.store.info
+        self.me, self.dumps = me, dumps
         self._metadata = {
-            "void": build_void(self.settings, info, self.me, self.dumps),
-            "catalog": build_catalog(self.settings, info, self.me, self.dumps),
-            "service": build_service_description(self.settings, info, self.me),
+            "void": build_void(self.settings, info, me, dumps),
+            "catalog": build_catalog(self.settings, info, me, dumps),
+            "service": build_service_description(self.settings, info, me),
         }
+        self._serialised = {}
+        self._metadata_statistics = info.statistics_ready
+        self.metadata_loaded.set()
+
+    @property
+    def statistics_pending(self) -> bool:
+        """The store is still computing its statistics: load the metadata in the background (``app``)."""
+        ready = getattr(self.store, "statistics_ready", None)
+        return ready is not None and not ready.is_set()
+
+    async def wait_for_metadata(self) -> bool:
+        """True once the metadata is loaded; waits at most ``statistics_patience`` seconds."""
+        if self.metadata_loaded.is_set():
+            return True
+        try:
+            async with asyncio.timeout(self.statistics_patience):
+                await self.metadata_loaded.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def wait_for_statistics(self, *, forever: bool = False) -> bool:
+        """True once the metadata carries complete statistics; waits at most ``statistics_patience`` seconds.
+
+        Pages that show counts call this first. When the store's ``statistics_ready`` fires, the first
+        caller rebuilds the metadata from the completed ``info`` (the others wait for the lock), so a
+        page is never built from counts that are still missing.
+        """
+        if self._metadata_statistics:
+            return True
+        ready = getattr(self.store, "statistics_ready", None)
+        try:
+            async with asyncio.timeout(None if forever else self.statistics_patience):
+                if ready is not None:
+                    await ready.wait()
+                await self.metadata_loaded.wait()
+        except TimeoutError:
+            return False
+        if not self._metadata_statistics and self.store.info.statistics_ready:
+            async with self._metadata_lock:
+                if not self._metadata_statistics:  # only the first of the waiting requests rebuilds
+                    await self._build_metadata()
+        return self._metadata_statistics
+
+    def statistics_pending_response(self) -> Response:
+        """503 while counts or metadata are still being computed: clients retry, caches keep nothing."""
+        return PlainTextResponse(
+            "Statistik und Metadaten des Datensatzes werden gerade berechnet; bitte gleich erneut versuchen. / "
+            "The dataset's statistics and metadata are being computed; please retry shortly.\n",
+            status_code=503, headers={"Retry-After": RETRY_AFTER, "Cache-Control": "no-store"})
 
     async def follow_data_changes(self) -> None:
         """Rebuild VoID/DCAT when the store reports new data (a ``digiregion load`` into a remote engine)."""
@@ -82,6 +155,7 @@ class Service:
             await self.load_metadata()
 
     def reset_metadata(self) -> None:
+        """Drop the serialised forms (``load_metadata`` does so too, when it replaces the graphs)."""
         self._serialised = {}
 
     @property
