@@ -239,14 +239,19 @@ def test_void_and_the_home_page_wait_for_the_statistics_and_never_serve_them_inc
     shutil.rmtree(tmp_path / "large", ignore_errors=True)
 
 
-def test_only_sparql_queries_pass_the_metadata_gate():
-    from digiregion.web.app import _is_query
+def test_only_sparql_queries_take_the_short_way_past_the_metadata_gate():
+    from digiregion.web.entry import is_query
 
     def scope(path: str, method: str = "GET", query: bytes = b"") -> dict:
         return {"type": "http", "path": path, "method": method, "query_string": query}
 
-    assert _is_query(scope("/sparql", query=b"query=ASK%7B%7D"))
-    assert _is_query(scope("/sparql", "POST"))
-    assert not _is_query(scope("/sparql"))  # the HTML page and the service description need the metadata
-    assert not _is_query(scope("/sparql", query=b"format=ttl"))
-    assert not _is_query(scope("/.well-known/void", query=b"query=x"))
+    assert is_query(scope("/sparql", query=b"query=ASK%7B%7D"))
+    assert is_query(scope("/sparql/", query=b"format=json&query=ASK%7B%7D"))
+    assert is_query(scope("/sparql", "HEAD", query=b"query=ASK%7B%7D"))
+    assert is_query(scope("/sparql", "POST"))
+    assert not is_query(scope("/sparql"))  # the HTML page and the service description need the metadata
+    assert not is_query(scope("/sparql", query=b"format=ttl"))
+    assert not is_query(scope("/sparql", query=b"queryx=1"))
+    assert not is_query(scope("/sparql", "OPTIONS", query=b"query=x"))  # CORS preflight: the long way
+    assert not is_query(scope("/.well-known/void", query=b"query=x"))
+    assert not is_query({"type": "websocket", "path": "/sparql"})

@@ -1,12 +1,15 @@
-"""The FastAPI application: one factory, the shared state, middleware, and the routers.
+"""The web application: one factory, the shared state, middleware, and the routers.
 
 ``create_app(settings, store)`` wires the thin route modules (``sparql``, ``metadata``,
 ``resources``) to one ``Service`` object that holds everything they share (settings, store, IRI map,
 templates, cached metadata). Routes get it from ``request.app.state.service``; there are no module
-globals, so tests and a future remote store build apps side by side.
+globals, so tests and a future remote store build apps side by side. It returns the ASGI entry point
+(``entry.QueryFirst``): SPARQL queries take a short way to their handler, everything else goes to the
+FastAPI application.
 
-Middleware, outermost first: CORS (GET/POST/OPTIONS, preflight allows Content-Type), a request-body
-limit (413 before the body is read into memory), gzip for larger responses and the metadata gate.
+Middleware, outermost first (``middleware``): CORS (GET/POST/OPTIONS, preflight allows Content-Type), a
+request-body limit (413 before the body is read into memory), gzip for larger responses and, in the
+FastAPI application only, the metadata gate.
 
 Start-up: when the store still computes its statistics in the background (a large embedded store), the
 dataset's self-description is read once they are there rather than before the server starts: its
@@ -24,18 +27,17 @@ import gc
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..config import Settings
 from ..store.base import Store, StoreError
+from .entry import QueryFirst, not_acceptable
+from .middleware import CORS_OPTIONS, GZIP_MINIMUM_SIZE, BodyLimit, MetadataGate
 from .negotiation import NotAcceptable
 from .service import Service
 
@@ -49,88 +51,6 @@ class CachedStaticFiles(StaticFiles):
         response = super().file_response(*args, **kwargs)
         response.headers.setdefault("Cache-Control", "public, max-age=86400")
         return response
-
-
-class BodyLimit:
-    """Refuse request bodies above ``max_bytes`` with 413, whether announced or streamed (chunked)."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
-            return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await _too_large(send, self.max_bytes)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-async def _too_large(send: Send, limit: int) -> None:
-    body = (f"Anfrage zu groß (höchstens {limit} Bytes). / Request body too large (at most {limit} bytes).\n"
-            ).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": body})
-
-
-class MetadataGate:
-    """Hold requests that render metadata (title, licence, VoID, DCAT) until it is loaded; queries pass.
-
-    Only in effect during the first seconds of a large store's first start (see the module docstring);
-    afterwards one ``is_set`` per request. Bounded like the statistics wait: 503 with Retry-After.
-    """
-
-    def __init__(self, app: ASGIApp, service: Service) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or self.service.metadata_loaded.is_set() or _is_query(scope)
-                or scope["path"].startswith("/static/") or await self.service.wait_for_metadata()):
-            await self.app(scope, receive, send)
-            return
-        await self.service.statistics_pending_response()(scope, receive, send)
-
-
-def _is_query(scope: Scope) -> bool:
-    """A SPARQL query (GET with ``query=``, or any POST) on ``/sparql``: answered without the metadata."""
-    if scope["path"] != "/sparql":
-        return False
-    if scope["method"] == "POST":
-        return True
-    return any(name == "query" for name, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1")))
 
 
 async def _load_metadata_when_possible(service: Service) -> None:
@@ -210,7 +130,7 @@ def _when_dumps_ready(service: Service) -> asyncio.Task | None:
     return asyncio.get_running_loop().create_task(wait())
 
 
-def create_app(settings: Settings, store: Store) -> FastAPI:
+def create_app(settings: Settings, store: Store) -> QueryFirst:
     """Build the web application over an (unstarted) store; the lifespan starts and stops it."""
     service = Service(settings, store)
 
@@ -244,8 +164,8 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
         return service.error_response(request, exc.status, exc.message)
 
     @app.exception_handler(NotAcceptable)
-    async def not_acceptable(request: Request, exc: NotAcceptable):
-        return PlainTextResponse(exc.message(), status_code=406, headers={"Vary": "Accept"})
+    async def refuse_unacceptable(request: Request, exc: NotAcceptable):
+        return not_acceptable(exc)
 
     from . import metadata, resources, sparql
 
@@ -254,11 +174,9 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(resources.router)  # last: it serves every remaining path under the dataset base
 
+    # the same layers as middleware.outer_layers (the short way for queries), plus the metadata gate
     app.add_middleware(MetadataGate, service=service)
-    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(
-        CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS", "HEAD"],
-        allow_headers=["Content-Type", "Accept", "If-None-Match", "If-Modified-Since"],
-        expose_headers=["ETag", "Last-Modified", "Content-Location", "Link", "Vary"], max_age=86400)
-    return app
+    app.add_middleware(CORSMiddleware, **CORS_OPTIONS)
+    return QueryFirst(app, settings, service)

@@ -9,7 +9,7 @@ Statistics may arrive after the start (a large embedded store computes them in t
 that show counts (VoID, the home page) call ``wait_for_statistics`` first and answer
 ``statistics_pending`` (503, Retry-After, not cached) if they are still missing after a bounded wait.
 Likewise the metadata itself is loaded in the background in that case (``metadata_loaded``), so that the
-SPARQL endpoint answers before the self-description was read (``app.MetadataGate``).
+SPARQL endpoint answers before the self-description was read (``middleware.MetadataGate``).
 """
 
 from __future__ import annotations
