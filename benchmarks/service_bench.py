@@ -177,6 +177,19 @@ def sequential(engine: Engine, mix: list[Query], skip: dict[str, str], params: d
     return results
 
 
+def cpu_probe_us() -> float:
+    """How fast this machine runs plain Python right now: median µs of ``sum(range(20000))`` (5 × best of 3).
+
+    Why: on this shared VM the same loop took 330–630 µs within one minute (measured while probing point
+    lookups), so a latency of one engine measured in a slow phase is not comparable with another's measured
+    in a fast one. Recorded with every engine's measurement so readers can see the phase it ran in.
+    """
+    import timeit
+
+    runs = [min(timeit.repeat("sum(range(20000))", number=20, repeat=3)) / 20 for _ in range(5)]
+    return round(statistics.median(runs) * 1e6, 1)
+
+
 OVERHEAD_VARIANTS = 1000
 """Cold variants of the overhead pass start here: never the texts of the latency pass (1…reps)."""
 
@@ -400,6 +413,7 @@ def measure(engine: Engine, entry: dict[str, object], mix: list[Query], skip: di
             throughput_kinds: tuple[str, ...]) -> None:
     """Bounded wait for quiet, then sequential latency and throughput of the running ``engine`` (alone)."""
     entry["measurement_start"] = _quiet(engine, plan, "before measuring")
+    entry["measurement_start"]["cpu_probe_us"] = cpu_probe_us()
     log(f"measuring {engine.name}: sequential {'+'.join(plan.latency_kinds)} (≤ {reps} runs, "
         f"≤ {plan.budget:g} s per query and kind)")
     entry["latency"] = sequential(engine, mix, skip, params, reps, plan.budget, plan.timeout, plan.latency_kinds)
@@ -609,6 +623,8 @@ def conditions(engines: dict[str, dict[str, object]]) -> list[str]:
         text = (f"- {e['label']}: {state} after {seen['waited_s']} s (engine {seen['engine_cores']} cores, machine "
                 f"{seen['machine_cores']} cores); load average at measurement start "
                 f"{' / '.join(str(x) for x in seen['loadavg'])}")
+        if "cpu_probe_us" in seen:
+            text += f"; CPU probe {seen['cpu_probe_us']:g} µs (lower = faster phase of the machine)"
         again = e.get("answers_after_restart")
         if again:
             text += f"; answers after restart {again['same']}/{again['of']} same as before"
