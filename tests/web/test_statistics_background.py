@@ -221,14 +221,22 @@ def test_void_and_the_home_page_wait_for_the_statistics_and_never_serve_them_inc
                                   VOID.distinctObjects: info.distinct_objects, VOID.classes: len(info.classes),
                                   VOID.properties: len(info.properties), VOID.triples: info.default_graph_triples}
                 assert store.info.version == large.info.version  # ETags did not change with the statistics
-                again = await client.get("/.well-known/void", headers={"Accept": "text/turtle",
-                                                                         "If-None-Match": void.headers["etag"]})
-                assert again.status_code == 304
                 home = await client.get("/", headers={"Accept": "text/html"})
                 assert home.status_code == 200 and str(info.entities) in home.text
                 late = await client.get(ontology, headers={"Accept": "application/n-triples"})
                 assert late.text == early.text
                 await asyncio.wait_for(store.dumps_ready.wait(), 60)
+                # VoID lists the dumps once they exist, so its ETag may change once more (a race in CI when
+                # revalidated right away): revalidate against the document with the dumps
+                for _ in range(200):
+                    settled = await client.get("/.well-known/void", headers={"Accept": "text/turtle"})
+                    if "dataDump" in settled.text:
+                        break
+                    await asyncio.sleep(0.05)
+                assert "dataDump" in settled.text
+                again = await client.get("/.well-known/void", headers={"Accept": "text/turtle",
+                                                                         "If-None-Match": settled.headers["etag"]})
+                assert again.status_code == 304
                 await _in_memory_pool(store, 1)  # then it was loaded, and the pool switched to it
         finally:
             server.should_exit = True
