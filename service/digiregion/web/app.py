@@ -15,7 +15,7 @@ Start-up: when the store still computes its statistics in the background (a larg
 dataset's self-description is read once they are there rather than before the server starts: its
 description needs the fragment index that comes with them (or a slow scan, ``worker.Worker.fragments_of``),
 and SPARQL queries do not need it. Until it is loaded, every other request waits for it, bounded
-(``MetadataGate``). On a quiet 2-core machine that is a few seconds of a large store's first start, during
+(``middleware.MetadataGate``). On a quiet 2-core machine that is a few seconds of a large store's first start, during
 which nothing at all was answered before.
 """
 
