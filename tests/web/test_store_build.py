@@ -123,3 +123,35 @@ def test_boolean_settings_from_strings():
     assert Settings().with_overrides({"access_log": "1"}).access_log is True
     with pytest.raises(ConfigError):
         Settings().with_overrides({"in_memory": "maybe"})
+
+
+def test_dumper_removes_what_a_killed_writer_left_and_keeps_what_a_running_one_writes(large_store):
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    folder = large_store.path
+    stale = [folder / f".{loader.INFO_FILE}.{gone.pid}", folder / f".{loader.FRAGMENTS_DB}.{gone.pid}",
+             folder / f".{loader.SNAPSHOT_FILE}.{gone.pid}"]
+    for path in stale:
+        path.write_text("half-written", encoding="utf-8")
+    (folder / f".{loader.DUMPS_DIR}.{gone.pid}").mkdir()
+    (folder / f".{loader.DUMPS_DIR}.{gone.pid}" / "part.ttl.gz").write_bytes(b"\x1f\x8b")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # another dumper, running
+    running = folder / f".{loader.SNAPSHOT_FILE}.{other.pid}"
+    running.write_text("in progress", encoding="utf-8")
+    unrelated = folder / ".dumps.notapid"
+    unrelated.mkdir()
+
+    try:
+        assert dumper.main(["dumper", str(folder)]) == 0
+    finally:
+        other.kill()
+        other.wait()
+
+    assert not any(path.exists() for path in stale)
+    assert not (folder / f".{loader.DUMPS_DIR}.{gone.pid}").exists()
+    assert running.read_text(encoding="utf-8") == "in progress"
+    assert unrelated.is_dir()
+    assert loader.BuiltStore(folder, large_store.info).extras_ready  # and the dumper did its own work

@@ -24,7 +24,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..dataset import DatasetInfo
-from .loader import INFO_FILE, OXIGRAPH_DIR, BuiltStore, complete_statistics, write_extras
+from .loader import INFO_FILE, OXIGRAPH_DIR, BuiltStore, complete_statistics, remove_stale_partials, write_extras
 
 STATISTICS_READY = "statistics-ready"
 """The line written to stdout once ``dataset.json`` has the statistics and the fragment index exists."""
@@ -32,6 +32,7 @@ STATISTICS_READY = "statistics-ready"
 
 def main(argv: list[str]) -> int:
     folder = Path(argv[1])
+    remove_stale_partials(folder)  # what an earlier, killed dumper left half-written
     built = BuiltStore(folder, DatasetInfo.from_json((folder / INFO_FILE).read_text(encoding="utf-8")))
     store = ox.Store.read_only(str(folder / OXIGRAPH_DIR))
     info = built.info if built.statistics_ready else complete_statistics(store, folder, built.info)

@@ -169,6 +169,42 @@ def _build(files: list[InputFile], key: str, folder: Path,
     return info
 
 
+_NAMES = "|".join(re.escape(name) for name in (INFO_FILE, FRAGMENTS_DB, SNAPSHOT_FILE, DUMPS_DIR))
+_PARTIAL = re.compile(rf"^\.(?:{_NAMES})\.(\d+)$")
+
+
+def remove_stale_partials(folder: Path) -> None:
+    """Remove what killed writers left behind: ``.<name>.<pid>`` files and folders whose process is gone.
+
+    Every file of a store folder is written under such a name and renamed into place when complete, so a
+    writer killed half-way (a stopped service's dumper, a crash) leaves its partial file; the next dumper
+    starts by removing those whose process no longer runs (a live one may be another service's dumper).
+    """
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        found = _PARTIAL.match(entry.name)
+        if found is None or process_alive(int(found.group(1))):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def process_alive(pid: int | None) -> bool:
+    """Whether ``pid`` runs (someone else's process counts as running: not ours to judge)."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_info(folder: Path, info: DatasetInfo) -> None:
     """``dataset.json`` replaced atomically: a reader (the web process, a restart) sees the old or the new file."""
     partial = folder / f".{INFO_FILE}.{os.getpid()}"

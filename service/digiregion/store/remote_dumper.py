@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .base import StoreError
 from .credentials import PASSWORD_VARIABLE, USER_VARIABLE, Credentials
-from .loader import DUMPS_DIR
+from .loader import DUMPS_DIR, process_alive
 from .remote_dumps import PAGE, WORK_PREFIX, write_remote_dumps
 
 COMMAND: tuple[str, ...] = (sys.executable, "-m", "digiregion.store.remote_dumper")
@@ -114,7 +114,7 @@ def remove_stale(root: Path) -> None:
     if not root.is_dir():
         return
     for work in root.glob(f"*/{WORK_PREFIX}{DUMPS_DIR}.*"):
-        if work.is_dir() and not _alive(_owner(work)):
+        if work.is_dir() and not process_alive(_owner(work)):
             shutil.rmtree(work, ignore_errors=True)
 
 
@@ -123,18 +123,6 @@ def _owner(work: Path) -> int | None:
         return int((work / OWNER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: not ours to judge
-        return True
-    return True
 
 
 def main() -> int:
