@@ -329,8 +329,6 @@ class EmbeddedStore(Store):
         self._forkserver: _ForkServer | None = None
         self._memory_ready = False
         """True once the in-memory copy is loaded: new workers are forked (from the fork server, later a sibling)."""
-        self._copy_after_statistics = False
-        """The first in-memory copy waits for the dumper's statistics (``start``)."""
         self.isolated: bool | None = None
 
     @property
@@ -355,9 +353,7 @@ class EmbeddedStore(Store):
         # (~5 s of parsing at 1M triples) and the statistics (~2.6 s on two threads) shared this 2-core VM,
         # and the pages came ~3 s later than when the statistics were still part of the build.
         if self.statistics_ready.is_set():
-            await self._load_copy()
-        else:
-            self._copy_after_statistics = True
+            await self._load_copy()  # else once the dumper has the statistics (``_write_extras``)
         workers = await asyncio.gather(*(self._spawn() for _ in range(max(1, self.settings.workers))))
         if not (self.statistics_ready.is_set() and self.dumps_ready.is_set()):
             # after the first workers: the dumper's statistics (normal priority) would delay their start
@@ -373,19 +369,13 @@ class EmbeddedStore(Store):
         task.add_done_callback(self._background.discard)
 
     async def _load_copy(self) -> None:
-        """Start a fork server that loads the in-memory copy (unless one is loading or ``in_memory`` is off)."""
+        """Start a fork server that loads the in-memory copy, unless the copy is loaded or loading (or off)."""
         mirror = self._mirror_sources()
-        if mirror is None or (self._forkserver is not None and self._forkserver.running):
+        if mirror is None or self._memory_ready or (self._forkserver is not None and self._forkserver.running):
             return
         _become_subreaper()
         self._forkserver = await _ForkServer.start({**self._config, "mirror": mirror})
         self._run_in_background(self._switch_to_memory(self._forkserver))
-
-    async def _load_deferred_copy(self) -> None:
-        """The first in-memory copy, once the statistics are there or the dumper is gone without them."""
-        if self._copy_after_statistics:
-            self._copy_after_statistics = False
-            await self._load_copy()
 
     async def _switch_to_memory(self, server: _ForkServer) -> None:
         """Once the fork server holds the copy, replace the on-disk workers: idle ones now, busy ones when done."""
@@ -422,15 +412,15 @@ class EmbeddedStore(Store):
             async for line in self._dumper.stdout:
                 if line.strip() == STATISTICS_READY.encode() and not self.statistics_ready.is_set():
                     self._statistics_written(began)
-                    await self._load_deferred_copy()
+                    await self._load_copy()
             code = await self._dumper.wait()
         except asyncio.CancelledError:
             raise
         except Exception:  # pragma: no cover - logged; the dumps stay unavailable (503) until a restart
             log.exception("Dumps konnten nicht geschrieben werden / could not write the dumps")
-            await self._load_deferred_copy()
+            await self._load_copy()
             return
-        await self._load_deferred_copy()
+        await self._load_copy()
         if not self.statistics_ready.is_set():
             log.error("Statistik fehlt / statistics missing (dumper exit %s): VoID antwortet 503 bis zum "
                       "Neustart / VoID answers 503 until a restart", code)

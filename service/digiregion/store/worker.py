@@ -335,7 +335,7 @@ class Worker:
             self._named_graphs = next(iter(self.store.named_graphs()), None) is not None
         pattern = "{ ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } }" if self._named_graphs else "?s ?p ?o"
         query = (f"SELECT DISTINCT ?s {{ {pattern} "
-                 f"FILTER(isIRI(?s) && STRSTARTS(STR(?s), {_sparql_string(document + '#')})) }}")
+                 f"FILTER(isIRI(?s) && STRSTARTS(STR(?s), {self.ox.Literal(document + '#')})) }}")
         return sorted(row[0].value for row in self.store.query(query))
 
     def _labels(self, terms: Iterable[Any]) -> list[Any]:
@@ -354,12 +354,6 @@ class Worker:
 
     def error(self, code: str, message: str) -> None:
         write_frame(self.out, b"E", json.dumps({"code": code, "message": message}).encode())
-
-
-def _sparql_string(value: str) -> str:
-    """``value`` as a SPARQL string literal (quotes, backslashes and line breaks escaped)."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    return f'"{escaped}"'
 
 
 def _capped(triples: Iterable[Any], limit: int) -> Iterator[Any]:

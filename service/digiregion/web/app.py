@@ -60,7 +60,9 @@ async def _load_metadata_when_possible(service: Service) -> None:
     with the statistics; without it a worker scans the whole store (``Worker.fragments_of``: ~2 s at 1M
     triples on a quiet machine, past the query deadline while the dumper and the fork server compete
     for the cores). So it waits for the statistics — at most ``statistics_patience`` seconds, then it
-    reads the description with the scan (correct, only slower). Retried until it succeeds.
+    reads the description with the scan (correct, only slower), and rebuilds VoID once the statistics
+    arrive after all (requests for VoID or the home page would do so on demand; this makes it happen once,
+    right away). Retried until it succeeds.
     """
     ready = getattr(service.store, "statistics_ready", None)
     patience = service.statistics_patience
@@ -71,28 +73,14 @@ async def _load_metadata_when_possible(service: Service) -> None:
                     await ready.wait()
         try:
             await service.load_metadata()
-            return
+            break
         except StoreError as exc:
             logging.getLogger("digiregion.web").warning(
                 "Metadaten nicht ladbar, neuer Versuch / cannot load metadata, retrying: %s", exc.message)
             patience = 10.0
             await asyncio.sleep(1.0)
-
-
-def _when_statistics_ready(service: Service) -> asyncio.Task | None:
-    """A large store computes its statistics in the background: rebuild VoID as soon as they arrive.
-
-    Requests for VoID or the home page do the same on demand (``Service.wait_for_statistics``); this
-    task makes sure the rebuild happens once, right away, instead of in the first such request.
-    """
-    if not service.statistics_pending:
-        return None
-
-    async def rebuild() -> None:
-        with contextlib.suppress(StoreError):  # logged by the store; the next VoID request tries again
-            await service.wait_for_statistics(forever=True)
-
-    return asyncio.get_running_loop().create_task(rebuild())
+    with contextlib.suppress(StoreError):  # logged by the store; the next VoID request tries again
+        await service.wait_for_statistics(forever=True)
 
 
 def _follow(service: Service, interval: float | None) -> asyncio.Task | None:
@@ -124,7 +112,6 @@ def _when_dumps_ready(service: Service) -> asyncio.Task | None:
     async def wait() -> None:
         await ready.wait()
         if not service.dumps:
-            service.reset_metadata()
             await service.load_metadata()
 
     return asyncio.get_running_loop().create_task(wait())
@@ -143,14 +130,13 @@ def create_app(settings: Settings, store: Store) -> QueryFirst:
         else:
             await service.load_metadata()
         follower = _follow(service, getattr(store, "refresh_interval", None))
-        statistics = _when_statistics_ready(service)
         dumps = _when_dumps_ready(service)
         # Everything built so far lives as long as the process: keep it out of the cyclic collector's
         # full passes, which would otherwise walk it again and again during the first requests.
         gc.collect()
         gc.freeze()
         yield
-        for task in (metadata, follower, statistics, dumps):
+        for task in (metadata, follower, dumps):
             if task is not None:
                 task.cancel()
         await store.close()

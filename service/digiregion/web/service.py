@@ -151,12 +151,7 @@ class Service:
         """Rebuild VoID/DCAT when the store reports new data (a ``digiregion load`` into a remote engine)."""
         refresh = getattr(self.store, "refresh", None)
         if refresh is not None and await refresh():
-            self.reset_metadata()
-            await self.load_metadata()
-
-    def reset_metadata(self) -> None:
-        """Drop the serialised forms (``load_metadata`` does so too, when it replaces the graphs)."""
-        self._serialised = {}
+            await self.load_metadata()  # drops the serialised forms with the old graphs
 
     @property
     def dumps_pending(self) -> bool:
