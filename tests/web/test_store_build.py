@@ -155,3 +155,28 @@ def test_dumper_removes_what_a_killed_writer_left_and_keeps_what_a_running_one_w
     assert running.read_text(encoding="utf-8") == "in progress"
     assert unrelated.is_dir()
     assert loader.BuiltStore(folder, large_store.info).extras_ready  # and the dumper did its own work
+
+
+def _fill_and_fail(folder) -> None:
+    """Many small bulk loads (each one an ingested file) trigger RocksDB compactions, then a failure."""
+    folder.mkdir()
+    store = ox.Store(str(folder / "oxigraph"))
+    predicate = ox.NamedNode("http://example.org/p")
+    for page in range(12):
+        store.bulk_extend(ox.Quad(ox.NamedNode(f"http://example.org/{page}/{n}"), predicate, ox.Literal(str(n)),
+                                  ox.DefaultGraph()) for n in range(500))
+    raise RuntimeError("fetch failed")
+
+
+def test_discard_after_a_failure_leaves_no_folder_behind(tmp_path):
+    """The CI flake of test_dumps_paged: the failed store's compactions wrote into the folder being removed.
+
+    Without releasing the store first this left a folder in about one try of three here.
+    """
+    for attempt in range(10):
+        folder = tmp_path / f".dumps.{attempt}"
+        try:
+            _fill_and_fail(folder)
+        except RuntimeError as exc:
+            loader.discard(folder, exc)
+        assert not folder.exists()

@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import sqlite3
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -129,8 +130,8 @@ def open_or_build(settings: Settings, *, progress_factory: Callable[[int, str], 
             if not (target / INFO_FILE).is_file():  # someone else finished first: use theirs
                 raise
             shutil.rmtree(temporary, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
+    except BaseException as exc:
+        discard(temporary, exc)
         raise
     return BuiltStore(target, info)
 
@@ -171,6 +172,20 @@ def _build(files: list[InputFile], key: str, folder: Path,
 
 _NAMES = "|".join(re.escape(name) for name in (INFO_FILE, FRAGMENTS_DB, SNAPSHOT_FILE, DUMPS_DIR))
 _PARTIAL = re.compile(rf"^\.(?:{_NAMES})\.(\d+)$")
+
+
+def discard(folder: Path, failure: BaseException | None = None) -> None:
+    """Remove a temporary folder that held an on-disk store; after ``failure``, release that store first.
+
+    While an on-disk pyoxigraph store is open, RocksDB's background compactions keep writing new files
+    into its folder, and a removal racing them leaves the folder behind (seen in CI: one ``.sst`` file
+    survived). A store has no ``close()``: it closes (and waits for its compactions) when the last
+    reference goes, and after a failure the frames of the traceback still hold it, so their locals are
+    cleared before the folder is removed.
+    """
+    if failure is not None:
+        traceback.clear_frames(failure.__traceback__)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def remove_stale_partials(folder: Path) -> None:

@@ -38,7 +38,7 @@ import pyoxigraph as ox
 
 from ..dumps import MANIFEST, write_dumps
 from .base import StoreError
-from .loader import DUMPS_DIR
+from .loader import DUMPS_DIR, discard
 from .remote_layout import EMPTY_GRAPH
 from .streaming import EngineReader, parse_graph
 
@@ -73,8 +73,10 @@ def write_remote_dumps(endpoint: Endpoint, graph: str, info: DatasetInfo, folder
         work.mkdir(parents=True, exist_ok=True)
         _fetch_and_write(endpoint, graph, info, work, page)
         _move_into_place(work / DUMPS_DIR, folder)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    except BaseException as exc:
+        discard(work, exc)  # releases the temporary store first: its compactions would race the removal
+        raise
+    discard(work)
 
 
 def _move_into_place(written: Path, folder: Path) -> None:
