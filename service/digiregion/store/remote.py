@@ -49,7 +49,7 @@ from .remote_dumper import run as run_dump_job
 from .remote_dumps import work_folder
 from .remote_layout import EMPTY_GRAPH, FRAGMENT, MANIFEST, VERSION, meta_graph, sparql_iri
 from .result_cache import ResultCache
-from .sparql_client import Endpoint
+from .sparql_client import RESULTS_ACCEPT, Endpoint
 from .sparql_guard import check_request
 from .streaming import (
     RDF_FORMATS,
@@ -60,6 +60,7 @@ from .streaming import (
     ResultLimit,
     Sink,
     capped,
+    forward,
     parse_graph,
 )
 from .worker import LABEL_PREDICATES
@@ -335,7 +336,11 @@ class RemoteStore(Store):
                                           timeout=timeout)
             pipe.response = response
             try:
-                if form in ("SELECT", "ASK"):
+                verbatim = self.profile.verbatim_json_replacements
+                if form in ("SELECT", "ASK") and fmt == "json" and verbatim is not None \
+                        and _is_results_json(response.headers.get("Content-Type")):
+                    forward(EngineReader(response, pipe.cancelled, rewrite_bnodes=True, replacements=verbatim), sink)
+                elif form in ("SELECT", "ASK"):
                     reader = EngineReader(response, pipe.cancelled, rewrite_bnodes=True,
                                           replacements=self.profile.answer_replacements)
                     results = ox.parse_query_results(reader, format=ox.QueryResultsFormat.JSON)
@@ -518,6 +523,10 @@ class RemoteStore(Store):
             return info
 
         return await self._blocking(collect, MAINTENANCE_TIMEOUT)
+
+
+def _is_results_json(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() == RESULTS_ACCEPT
 
 
 def _describe_query(subject: str, meta: str) -> str:

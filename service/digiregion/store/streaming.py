@@ -211,6 +211,12 @@ def _relabel(data: bytes) -> bytes:
     return _BNODE.sub(repl, data)
 
 
+def forward(reader: EngineReader, sink: Sink) -> None:
+    """Copy the engine's answer as it came (after the reader's replacements): the verbatim JSON path."""
+    while chunk := reader.read(CHUNK):
+        sink.write(chunk)
+
+
 def capped(triples: Iterable[Any], limit: int) -> Iterator[Any]:
     """Pass at most ``limit`` triples on; one more is a result-size error, never a silent cut."""
     for n, triple in enumerate(triples):
