@@ -143,6 +143,12 @@ def load(
     cleanup: Annotated[bool, typer.Option(
         "--cleanup", help="Vorher temporäre Graphen aller früheren Ladevorgänge löschen (jeder Ziel-Graph) / first "
                           "drop the temporary graphs of all earlier loads (any target graph)")] = False,
+    bulk_dir: Annotated[Path | None, typer.Option(
+        "--bulk-dir", help="Virtuoso: Dateien hier ablegen und vom Bulk-Loader der Datenbank lesen lassen / write "
+                           "files here for the engine's bulk loader")] = None,
+    bulk_engine_dir: Annotated[str | None, typer.Option(
+        "--bulk-engine-dir", help="Derselbe Ordner aus Sicht der Datenbank (z. B. im Container) / the same folder as "
+                                  "the engine sees it")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TOML-Konfigurationsdatei")] = None,
 ) -> None:
     """Prüft die Daten und lädt sie atomar in eine SPARQL-Datenbank / validate, then load into a SPARQL engine.
@@ -152,7 +158,8 @@ def load(
     bisherigen Daten bleiben aktiv / engine failure, the previous data stays live.
     """
     settings = _settings(config, store=store, data=tuple(paths) if paths else None, base_iri=base_iri,
-                         store_dir=store_dir)
+                         store_dir=store_dir, store_bulk_dir=str(bulk_dir) if bulk_dir else None,
+                         store_bulk_engine_dir=bulk_engine_dir)
     from .upload import run_load
 
     raise typer.Exit(run_load(settings, graph=graph, force=force, chunk_triples=chunk_triples, cleanup=cleanup))

@@ -51,6 +51,11 @@ class Settings:
     """Remote store: SPARQL Update endpoint for ``load`` (Virtuoso: derived, ``…/sparql-auth``)."""
     store_graph_store_url: str | None = None
     """Remote store: Graph Store Protocol endpoint for ``load`` (Virtuoso: derived); unset: INSERT DATA."""
+    store_bulk_dir: str | None = None
+    """Remote store, Virtuoso: ``load`` writes files here and has the engine's bulk loader read them instead of
+    uploading through the Graph Store Protocol; the engine's process must be able to read the folder."""
+    store_bulk_engine_dir: str | None = None
+    """The same folder as the engine sees it, when that differs (a container's mount point)."""
     store_engine: str = "auto"
     """Remote store: ``auto`` (detected from the Server header), ``virtuoso`` or ``generic``."""
     store_auth: str = "auto"

@@ -44,7 +44,7 @@ def run_load(settings: Settings, *, graph: str | None, force: bool, chunk_triple
     from .store.remote_load import LoadError, LoadTarget, load_dataset
 
     try:
-        built = open_or_build(settings)
+        built = open_or_build(settings, compact=True)  # read back in full at once: worth compacting
     except InputError as exc:
         console.print(f"[red]Fehler / error[/red]: {exc}")
         return EXIT_BAD_INPUT
@@ -61,7 +61,8 @@ def run_load(settings: Settings, *, graph: str | None, force: bool, chunk_triple
         try:
             report = load_dataset(built, target, chunk_triples=chunk_triples,
                                   progress=lambda n: progress.advance(task, n),
-                                  on_total=lambda total: progress.update(task, total=total), cleanup_all=cleanup)
+                                  on_total=lambda total: progress.update(task, total=total), cleanup_all=cleanup,
+                                  on_phase=lambda message: progress.console.print(message))
         except LoadError as exc:
             progress.stop()
             console.print(f"[red]Laden fehlgeschlagen / load failed[/red]: {exc}")
@@ -72,7 +73,8 @@ def run_load(settings: Settings, *, graph: str | None, force: bool, chunk_triple
                       "of earlier loads removed")
     for name, count in report.graphs.items():
         console.print(f"[green]geladen / loaded[/green] <{name}>: {count} Tripel/triples")
-    console.print(f"Version {report.version[:16]} in {report.seconds:.1f} s")
+    steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.phases.items())
+    console.print(f"Version {report.version[:16]} in {report.seconds:.1f} s ({steps})")
     return EXIT_OK
 
 

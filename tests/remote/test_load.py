@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+import rdflib
+from rdflib.compare import isomorphic
 
 from digiregion.config import Settings
 from digiregion.store.credentials import Credentials
@@ -137,3 +139,46 @@ def test_leftover_temporary_graphs_are_dropped_by_the_next_load(virtuoso):
     assert result.returncode == 0, result.stderr
     assert temporary_graphs(target) == []  # --cleanup: every target, and the old name scheme
     assert _count(virtuoso, graph) == served
+
+
+def _triples(virtuoso, graph: str) -> rdflib.Graph:
+    response = httpx.post(virtuoso.sparql, data={"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
+                                                  "default-graph-uri": graph},
+                          headers={"Accept": "application/n-triples"}, timeout=60)
+    assert response.status_code == 200, response.text
+    return rdflib.Graph().parse(data=response.text, format="nt")
+
+
+def test_bulk_loader_loads_the_same_graph_as_the_graph_store_protocol(virtuoso, lippe_loaded):
+    """The shipped data (blank nodes, geo:wktLiteral the profile re-encodes, named graphs: the slow way of
+    ``ntriples_files``) through Virtuoso's bulk loader equals what the Graph Store Protocol loaded."""
+    bulk = virtuoso.folder / "bulk"  # any folder the engine's process can read
+    graph = "urn:digiregion:test:bulk"
+    result = virtuoso.load("--graph", graph, "--force", "--bulk-dir", str(bulk))
+    assert result.returncode == 0, result.stderr
+    assert "Bulk-Loader" in result.stderr
+    assert isomorphic(_triples(virtuoso, graph), _triples(virtuoso, lippe_loaded))
+    assert list(bulk.iterdir()) == []  # the files are gone
+    assert temporary_graphs(_target(virtuoso, graph)) == []
+
+
+def test_bulk_files_the_engine_cannot_find_leave_the_previous_graph(virtuoso, tmp_path):
+    """A wrong ``--bulk-engine-dir`` (the engine looks elsewhere): the loader loads nothing, the count check
+    stops the load before the switch, and nothing is left behind."""
+    graph = "urn:digiregion:test:bulk-missing"
+    result = virtuoso.load("--graph", graph, "--force", str(HOEXTER))
+    assert result.returncode == 0, result.stderr
+    before = _count(virtuoso, graph)
+    result = virtuoso.load("--graph", graph, "--force", "--bulk-dir", str(tmp_path / "bulk"),
+                           "--bulk-engine-dir", str(tmp_path / "not-where-the-files-are"), str(FIXTURE_DATA))
+    assert result.returncode == 3, result.stderr
+    assert "statt" in result.stderr and "bisherigen Daten bleiben aktiv" in result.stderr
+    assert _count(virtuoso, graph) == before
+    assert list((tmp_path / "bulk").iterdir()) == []
+    assert temporary_graphs(_target(virtuoso, graph)) == []
+
+
+def test_bulk_loader_only_for_virtuoso(virtuoso, tmp_path):
+    settings = Settings(store=virtuoso.sparql, store_engine="generic", store_bulk_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="only supported for Virtuoso"):
+        LoadTarget.from_settings(settings, Credentials(), "urn:digiregion:test:generic")
