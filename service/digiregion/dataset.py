@@ -26,8 +26,9 @@ from . import __version__
 from .config import ONTOLOGY_IRI, SHAPES_IRI, Settings
 from .rdf_files import FORMATS, InputError, discover, format_of
 
-STORE_LAYOUT_VERSION = "1"
-"""Bumped whenever the persisted store or its metadata change shape; part of the fingerprint."""
+STORE_LAYOUT_VERSION = "2"
+"""Bumped whenever the persisted store or its metadata change shape; part of the fingerprint (2: ``dataset.json``
+has ``statistics_ready``, so code that predates it never opens such a store)."""
 
 RESERVED_PATHS = ("sparql", "ontology", "shapes", "catalog", "dumps", "static", ".well-known", "favicon.ico")
 """First path segments the service uses itself; data IRIs must not start with them (see ``IriMap``)."""
