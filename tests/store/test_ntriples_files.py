@@ -10,7 +10,8 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from digiregion.store.ntriples_files import _plain, graph_files
+from digiregion.store import ntriples_files
+from digiregion.store.ntriples_files import graph_files
 
 EX = "http://example.org/"
 WKT = "http://www.opengis.net/ont/geosparql#wktLiteral"
@@ -53,7 +54,6 @@ def test_fast_way_gives_the_triples_of_the_graph_in_bounded_files(tmp_path, grap
     store = _store(graph=graph)
     store.add(ox.Quad(ox.NamedNode(f"{EX}other"), ox.NamedNode(f"{EX}p"), ox.Literal("elsewhere"),
                       ox.NamedNode(f"{EX}elsewhere") if isinstance(graph, ox.DefaultGraph) else ox.DefaultGraph()))
-    assert _plain(store, graph, [WKT])
     files = list(graph_files(store, graph, tmp_path, "g", 20, _encode, [WKT]))
     parsed = _read(files)
     assert [count for _, count in files] == [20, 20, 10] == [len(triples) for triples in parsed]
@@ -64,7 +64,6 @@ def test_fast_way_gives_the_triples_of_the_graph_in_bounded_files(tmp_path, grap
 
 def test_blank_nodes_take_the_slow_way_and_stay_with_their_triples(tmp_path):
     store = _store(blank=True)
-    assert not _plain(store, ox.DefaultGraph(), [])
     files = list(graph_files(store, ox.DefaultGraph(), tmp_path, "g", 4, _encode, []))
     parsed = _read(files)
     assert sum(count for _, count in files) == len(store) == sum(len(t) for t in parsed)
@@ -76,8 +75,36 @@ def test_blank_nodes_take_the_slow_way_and_stay_with_their_triples(tmp_path):
 
 def test_literals_the_engine_encodes_take_the_slow_way_and_are_encoded(tmp_path):
     store = _store(wkt=True)
-    assert _plain(store, ox.DefaultGraph(), [])  # nothing to encode for an engine without such a datatype
-    assert not _plain(store, ox.DefaultGraph(), [WKT])
     files = list(graph_files(store, ox.DefaultGraph(), tmp_path, "g", 100, _encode, [WKT]))
     datatypes = {t.object.datatype.value for triples in _read(files) for t in triples if isinstance(t.object, ox.Literal)}
     assert STORED_WKT in datatypes and WKT not in datatypes
+
+
+def _way(monkeypatch) -> list[str]:
+    """Record which way ``graph_files`` took."""
+    taken: list[str] = []
+    split, slow = ntriples_files._split_lines, ntriples_files.triples_files
+    monkeypatch.setattr(ntriples_files, "_split_lines", lambda *a: (taken.append("fast"), split(*a))[1])
+    monkeypatch.setattr(ntriples_files, "triples_files", lambda *a: (taken.append("slow"), slow(*a))[1])
+    return taken
+
+
+@pytest.mark.parametrize(("blank", "wkt", "encoded", "way"), [
+    (False, False, [WKT], "fast"),
+    (False, True, [], "fast"),  # an engine that stores the datatype as it is: nothing to encode
+    (False, True, [WKT], "slow"),
+    (True, False, [], "slow"),
+])
+def test_the_fast_way_only_where_it_is_exact(tmp_path, monkeypatch, blank, wkt, encoded, way):
+    taken = _way(monkeypatch)
+    list(graph_files(_store(blank=blank, wkt=wkt), ox.DefaultGraph(), tmp_path, "g", 10, _encode, encoded))
+    assert taken == [way]
+    assert not (tmp_path / "g.all.nt").exists()
+
+
+def test_marker_search_finds_a_marker_across_block_boundaries(tmp_path):
+    path = tmp_path / "big.nt"
+    path.write_bytes(b"x" * ((1 << 22) - 1) + b"_:b0 rest")
+    assert ntriples_files._contains_any(path, [b"_:", b"^^<urn:x>"])
+    path.write_bytes(b"x" * (1 << 22) * 2)
+    assert not ntriples_files._contains_any(path, [b"_:"])
