@@ -65,6 +65,9 @@ from .virtuoso_bulk import FILE_TRIPLES, BulkFolder, bulk_upload
 
 DEFAULT_CHUNK_TRIPLES = 20_000
 REQUEST_TIMEOUT = 300.0
+SWITCH_TIMEOUT = 6 * 3600.0
+"""The switch copies every graph inside the engine (Virtuoso's MOVE: 20–25 s per 10^6 triples here, more than
+300 s at 10^7): waiting less would report a failed load while the engine may still commit the switch."""
 
 Progress = Callable[[int], None]
 
@@ -194,7 +197,7 @@ def load_dataset(built: BuiltStore, target: LoadTarget, *, chunk_triples: int = 
             switch = [(tmp, name) for name, tmp, _ in plan] + [(token + "meta", meta)]
             stale = sorted(set(previous) - set(info.graphs))
             done("check")
-            writer.update(switch_request(switch, stale))
+            writer.update(switch_request(switch, stale), timeout=SWITCH_TIMEOUT)
             done("switch")
         except BaseException:
             writer.drop_quietly(temporary)
@@ -267,9 +270,10 @@ class _Writer:
         else:
             self.update(f"INSERT DATA {{ GRAPH {sparql_iri(graph)} {{\n{body.decode('utf-8')}\n}} }}")
 
-    def update(self, text: str) -> None:
+    def update(self, text: str, timeout: float | None = None) -> None:
         self._send("POST", self.target.update_url, data={"update": text},
-                   headers={"Accept": "application/sparql-results+json, */*;q=0.5"})
+                   headers={"Accept": "application/sparql-results+json, */*;q=0.5"},
+                   **({"timeout": timeout} if timeout else {}))
 
     def query(self, text: str, timeout: float) -> None:
         """A query on the authenticated endpoint, for its effect (Virtuoso: SQL procedures called from SPARQL)."""
