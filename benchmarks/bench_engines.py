@@ -479,7 +479,7 @@ class VirtuosoEngine(Engine):
 class DigiregionVirtuosoEngine(Engine):
     """``digiregion serve --store <Virtuoso>``: Virtuoso started by ``scripts/virtuoso.sh`` (throw-away database,
     random dba password passed only through the environment), the data pushed with ``digiregion load --store``
-    (validated, N-Triples chunks, atomic switch) and digiregion serving in front of it. Start-up = Virtuoso
+    (validated, uploaded through Virtuoso's bulk loader with ``--bulk-dir``, atomic switch) and digiregion serving in front of it. Start-up = Virtuoso
     start + load + serve until ``ASK {}`` answers; the background dump fetch is awaited afterwards (reported as
     ``dumps_ready_s``) so it does not run during a measurement. Restart = Virtuoso over its database + serve
     over its store folder. RSS = Virtuoso's tree + digiregion's tree.

@@ -61,6 +61,7 @@ from .streaming import (
     Sink,
     capped,
     forward,
+    media_type,
     parse_graph,
 )
 from .worker import LABEL_PREDICATES
@@ -338,7 +339,7 @@ class RemoteStore(Store):
             try:
                 verbatim = self.profile.verbatim_json_replacements
                 if form in ("SELECT", "ASK") and fmt == "json" and verbatim is not None \
-                        and _is_results_json(response.headers.get("Content-Type")):
+                        and media_type(response.headers.get("Content-Type")) == RESULTS_ACCEPT:
                     forward(EngineReader(response, pipe.cancelled, rewrite_bnodes=True, replacements=verbatim), sink)
                 elif form in ("SELECT", "ASK"):
                     reader = EngineReader(response, pipe.cancelled, rewrite_bnodes=True,
@@ -523,10 +524,6 @@ class RemoteStore(Store):
             return info
 
         return await self._blocking(collect, MAINTENANCE_TIMEOUT)
-
-
-def _is_results_json(content_type: str | None) -> bool:
-    return (content_type or "").split(";")[0].strip().lower() == RESULTS_ACCEPT
 
 
 def _describe_query(subject: str, meta: str) -> str:

@@ -7,8 +7,9 @@ end:
 1. Every graph of the dataset (the default graph → ``G``, each named graph, the side graph of
    ``remote_layout``) is uploaded into a fresh temporary graph ``urn:digiregion:loading:…``, in
    N-Triples chunks (Graph Store Protocol POST, or ``INSERT DATA`` where the engine has no Graph
-   Store endpoint). Blank nodes are only meaningful inside one request, so every blank-node-connected
-   group of triples travels in one chunk.
+   Store endpoint) or, with ``store_bulk_dir``, as files for Virtuoso's bulk loader (``virtuoso_bulk``).
+   Blank nodes are only meaningful inside one request or file, so every blank-node-connected group of
+   triples travels together (``ntriples_files``).
 2. Each temporary graph's triple count is checked against the local count (this catches an engine
    that silently drops data: Virtuoso 7.2.5 stores nothing from Turtle with ``@prefix`` posted to
    its Graph Store endpoint, which is why only N-Triples is sent).

@@ -217,6 +217,11 @@ def forward(reader: EngineReader, sink: Sink) -> None:
         sink.write(chunk)
 
 
+def media_type(content_type: str | None) -> str:
+    """``application/sparql-results+json; charset=UTF-8`` → ``application/sparql-results+json``."""
+    return (content_type or "").split(";")[0].strip().lower()
+
+
 def capped(triples: Iterable[Any], limit: int) -> Iterator[Any]:
     """Pass at most ``limit`` triples on; one more is a result-size error, never a silent cut."""
     for n, triple in enumerate(triples):
@@ -227,7 +232,6 @@ def capped(triples: Iterable[Any], limit: int) -> Iterator[Any]:
 
 def parse_graph(reader: Any, content_type: str | None) -> Iterator[ox.Triple]:
     """Triples from an engine's CONSTRUCT/DESCRIBE answer (N-Triples or Turtle; RDF/XML if it insists)."""
-    kind = (content_type or "").split(";")[0].strip().lower()
-    fmt = ox.RdfFormat.RDF_XML if kind == "application/rdf+xml" else ox.RdfFormat.TURTLE
+    fmt = ox.RdfFormat.RDF_XML if media_type(content_type) == "application/rdf+xml" else ox.RdfFormat.TURTLE
     for item in ox.parse(reader, format=fmt):
         yield item.triple if isinstance(item, ox.Quad) else item
