@@ -230,3 +230,37 @@ def test_new_data_version_kills_the_old_job_and_writes_the_new_dumps(virtuoso, t
     nt = gzip.decompress((store.built.dumps_path / "digiregion.nt.gz").read_bytes())
     assert len(nt.splitlines()) == store.info.default_graph_triples
     assert not store.info.graphs and not (store.built.dumps_path / "digiregion.nq.gz").exists()
+
+
+def test_dumps_stay_valid_when_the_engine_is_reached_under_another_url(virtuoso, lippe_loaded, tmp_path):
+    """The dumps belong to the graph's data version, not to the engine's address (a restart on a new port
+    must not fetch them again): the same Virtuoso under a second spelling of its URL finds them written."""
+    command, gate, _ = _gated(tmp_path)
+    gate.touch()
+    first = _store(virtuoso, lippe_loaded, tmp_path, command)
+
+    async def write() -> None:
+        await first.start()
+        await asyncio.wait_for(first.dumps_ready.wait(), WAIT)
+        await first.close()
+
+    asyncio.run(write())
+    assert (first.built.dumps_path / MANIFEST).is_file()
+    written = (first.built.dumps_path / MANIFEST).stat().st_mtime_ns
+
+    elsewhere = virtuoso.sparql.replace("127.0.0.1", "localhost")
+    assert elsewhere != virtuoso.sparql
+    second = RemoteStore(Settings(store=elsewhere, store_graph=lippe_loaded, store_dir=str(tmp_path / "store")),
+                         Credentials.from_environment(virtuoso.env))
+    second.dumper_command = [sys.executable, "-c", "raise SystemExit('no dump job expected')"]
+
+    async def restart() -> None:
+        await second.start()
+        try:
+            assert second.dumps_ready.is_set() and second._dump_task is None
+        finally:  # a job started by mistake is cancelled here: asyncio.run's teardown would hang on its spawn
+            await second.close()
+
+    asyncio.run(restart())
+    assert second.info.version == first.info.version and second.built == first.built
+    assert (second.built.dumps_path / MANIFEST).stat().st_mtime_ns == written

@@ -220,8 +220,12 @@ class RemoteStore(Store):
     def _dump_folder(self, info: DatasetInfo) -> DumpFolder:
         from .loader import default_store_root
 
+        # Keyed by the graph and the data version, not by the engine's URL: a version written by ``digiregion
+        # load`` is the fingerprint of the loaded files, so the same dumps stay valid when the engine moves to
+        # another port or host name (a restarted Virtuoso behind a new port re-fetched 10^7 triples for 19 min).
+        # Data loaded by other tools has a version derived from the URL and the counts (``_collect_info``).
         root = Path(self.settings.store_dir) if self.settings.store_dir else default_store_root()
-        where = hashlib.sha256(f"{self.settings.store}\n{self.graph}".encode()).hexdigest()[:16]
+        where = hashlib.sha256(self.graph.encode()).hexdigest()[:16]
         return DumpFolder(root / "remote" / where / info.version)
 
     def _probe(self) -> str | None:
