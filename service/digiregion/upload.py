@@ -75,6 +75,8 @@ def run_load(settings: Settings, *, graph: str | None, force: bool, chunk_triple
         console.print(f"[green]geladen / loaded[/green] <{name}>: {count} Tripel/triples")
     steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.phases.items())
     console.print(f"Version {report.version[:16]} in {report.seconds:.1f} s ({steps})")
+    for warning in report.warnings:
+        console.print(f"[yellow]Warnung / warning[/yellow]: {warning}")
     return EXIT_OK
 
 

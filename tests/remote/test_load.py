@@ -157,6 +157,7 @@ def test_bulk_loader_loads_the_same_graph_as_the_graph_store_protocol(virtuoso, 
     result = virtuoso.load("--graph", graph, "--force", "--bulk-dir", str(bulk))
     assert result.returncode == 0, result.stderr
     assert "Bulk-Loader" in result.stderr
+    assert "checkpoint" in result.stderr and "Warnung" not in result.stderr  # the switch made durable
     assert isomorphic(_triples(virtuoso, graph), _triples(virtuoso, lippe_loaded))
     assert list(bulk.iterdir()) == []  # the files are gone
     assert temporary_graphs(_target(virtuoso, graph)) == []

@@ -62,7 +62,7 @@ from .remote_layout import (
 )
 from .sparql_client import Endpoint
 from .streaming import EngineReader
-from .virtuoso_bulk import FILE_TRIPLES, BulkFolder, bulk_upload
+from .virtuoso_bulk import FILE_TRIPLES, BulkFolder, bulk_upload, checkpoint
 
 DEFAULT_CHUNK_TRIPLES = 20_000
 REQUEST_TIMEOUT = 300.0
@@ -122,7 +122,9 @@ class LoadReport:
     removed: list[str] = field(default_factory=list)
     """Temporary graphs of earlier (killed) loads that this load dropped first."""
     phases: dict[str, float] = field(default_factory=dict)
-    """Seconds per step (prepare, upload, check, switch): where a slow load spends its time."""
+    """Seconds per step (prepare, upload, check, switch, checkpoint): where a slow load spends its time."""
+    warnings: list[str] = field(default_factory=list)
+    """What went wrong after the switch without undoing the load (German / English)."""
 
 
 def _server_header(url: str) -> str | None:
@@ -145,6 +147,7 @@ def load_dataset(built: BuiltStore, target: LoadTarget, *, chunk_triples: int = 
     """
     started = time.monotonic()
     phases: dict[str, float] = {}
+    warnings: list[str] = []
     clock = [started]
 
     def done(phase: str) -> None:
@@ -203,8 +206,16 @@ def load_dataset(built: BuiltStore, target: LoadTarget, *, chunk_triples: int = 
         except BaseException:
             writer.drop_quietly(temporary)
             raise
+        if target.bulk is not None:  # the same privilege as the loader had; the new data is live either way
+            try:
+                checkpoint(writer.query)
+            except Exception as exc:  # not a failed load: said, not raised
+                warnings.append(f"Checkpoint nach dem Umschalten fehlgeschlagen (die neuen Daten sind live; der "
+                                f"nächste Start der Datenbank dauert länger) / checkpoint after the switch failed "
+                                f"(the new data is live; the engine's next start takes longer): {exc}")
+            done("checkpoint")
     graphs = {name: expected[tmp] for name, tmp, _ in plan}
-    return LoadReport(graphs, time.monotonic() - started, info.fingerprint, removed, phases)
+    return LoadReport(graphs, time.monotonic() - started, info.fingerprint, removed, phases, warnings)
 
 
 def _files(source: ox.Store, graphs: list[tuple[str, Any]], meta: tuple[str, list[ox.Triple]],

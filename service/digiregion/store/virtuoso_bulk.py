@@ -103,13 +103,23 @@ def bulk_upload(call: Call, folder: BulkFolder, files: Files, progress: Callable
                     for _ in range(min(LOADERS, number))]
             for run in runs:
                 run.result()
-        call("SELECT (bif:exec('checkpoint') AS ?done) {}", LOADER_TIMEOUT)
+        checkpoint(call)
     finally:
         shutil.rmtree(local, ignore_errors=True)
         with contextlib.suppress(Exception):  # best effort: an entry left in the list is harmless (done or missing)
             call(f"SELECT (bif:exec(\"DELETE FROM DB.DBA.LOAD_LIST WHERE ll_file LIKE '{engine}/%'\") AS ?done) {{}}",
                  60.0)
     return expected
+
+
+def checkpoint(call: Callable[[str, float], Any]) -> None:
+    """Make everything written so far durable in the database file instead of only in the transaction log.
+
+    The bulk loader writes without logging, so its work is lost in a crash before a checkpoint. After the
+    switch it spares the next start: Virtuoso replays a log of a 10^7-triple ``MOVE`` for ~4 minutes before it
+    answers (measured at 10^7), while the checkpoint itself is written once, now.
+    """
+    call("SELECT (bif:exec('checkpoint') AS ?done) {}", LOADER_TIMEOUT)
 
 
 def _literal(text: str) -> str:
