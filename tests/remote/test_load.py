@@ -80,10 +80,15 @@ def test_failed_load_leaves_the_previous_graph(virtuoso, tmp_path):
         if len(sent) == 2:
             raise ConnectionError("simulated failure mid-load")
 
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed_scratch = bigger.path / f".upload.{gone.stdout.strip()}"  # what a killed load leaves next to the store
+    (killed_scratch / "g0000.all.nt").parent.mkdir()
+    (killed_scratch / "g0000.all.nt").write_text("<urn:a> <urn:b> <urn:c> .\n", encoding="utf-8")
     with pytest.raises(ConnectionError):
         load_dataset(bigger, _target(virtuoso, graph), chunk_triples=10, progress=fail_after_two_chunks)
     assert _count(virtuoso, graph) == old
     assert _loading_graphs(virtuoso) == 0  # the temporary graphs were dropped
+    assert list(bigger.path.glob(".upload.*")) == []  # its own files and the killed load's are gone
 
 
 def test_killed_load_leaves_the_previous_graph(virtuoso, fixtures_loaded):

@@ -48,6 +48,8 @@ OXIGRAPH_DIR = "oxigraph"
 FRAGMENTS_DB = "fragments.sqlite"
 DUMPS_DIR = "dumps"
 SNAPSHOT_FILE = "snapshot.nq"
+UPLOAD_SCRATCH = "upload"
+"""Folder for the N-Triples files ``digiregion load`` sends (``.upload.<pid>``, removed when done)."""
 SYNC_EXTRAS_BYTES = 1024 * 1024
 """Inputs smaller than this get statistics, snapshot and dumps during the build; larger ones in the background.
 
@@ -178,7 +180,7 @@ def _build(files: list[InputFile], key: str, folder: Path,
     return info
 
 
-_NAMES = "|".join(re.escape(name) for name in (INFO_FILE, FRAGMENTS_DB, SNAPSHOT_FILE, DUMPS_DIR))
+_NAMES = "|".join(re.escape(name) for name in (INFO_FILE, FRAGMENTS_DB, SNAPSHOT_FILE, DUMPS_DIR, UPLOAD_SCRATCH))
 _PARTIAL = re.compile(rf"^\.(?:{_NAMES})\.(\d+)$")
 
 

@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
 import sqlite3
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -48,7 +49,7 @@ from ..config import Settings
 from .base import StoreError
 from .credentials import Credentials, refuse_userinfo
 from .engines import GENERIC, EngineProfile, detect, sibling_url
-from .loader import BuiltStore, ensure_statistics
+from .loader import UPLOAD_SCRATCH, BuiltStore, ensure_statistics, remove_stale_partials
 from .ntriples_files import graph_files, triples_files
 from .remote_layout import (
     EMPTY_GRAPH,
@@ -184,13 +185,20 @@ def load_dataset(built: BuiltStore, target: LoadTarget, *, chunk_triples: int = 
                     raise LoadError(f"Bulk-Ordner nicht beschreibbar / bulk folder not writable: {exc}") from None
                 expected.update(sent)
             else:
-                with tempfile.TemporaryDirectory(prefix="digiregion-load-") as scratch:
-                    for tmp, path, count in files(Path(scratch)):
+                # next to the built store, not in the system's temporary folder: the whole graph is written
+                # there first (1.6 GB at 10^7 triples), on the disk the operator gave the store
+                remove_stale_partials(built.path)
+                scratch = built.path / f".{UPLOAD_SCRATCH}.{os.getpid()}"
+                scratch.mkdir()
+                try:
+                    for tmp, path, count in files(scratch):
                         writer.append(tmp, path.read_bytes())
                         path.unlink()
                         expected[tmp] += count
                         if progress:
                             progress(count)
+                finally:
+                    shutil.rmtree(scratch, ignore_errors=True)
             done("upload")
             for tmp, count in expected.items():
                 stored = _count_remote(target, tmp)
