@@ -16,6 +16,7 @@ Talks to 127.0.0.1 only. A measurement, not a test.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import subprocess
@@ -38,6 +39,18 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def minor_faults(pids: list[int]) -> int:
+    """Minor page faults of ``pids`` so far (copy-on-write faults of forked workers are counted here)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                total += int(fh.read().rsplit(")", 1)[1].split()[7])
+        except OSError:
+            pass
+    return total
 
 
 def main() -> int:
@@ -75,17 +88,24 @@ def main() -> int:
         tree = be._tree(process.pid)
         before = {pid: cpu_seconds(pid) for pid in tree}
         latencies = []
+        workers_pids = [pid for pid in tree if pid != process.pid]
+        faults = []  # minor page faults of the workers per block of 20 requests (read between requests)
         for n in range(args.requests):
+            if n % 20 == 0:
+                faults.append(minor_faults(workers_pids))
             status, seconds, body = client.query(bq.variant(query, n, params), query.accept)
             if status != "200":
                 raise SystemExit(f"request {n}: {status} {body[:300]!r}")
             latencies.append(seconds * 1000)
+        faults.append(minor_faults(workers_pids))
         web = (cpu_seconds(process.pid) - before[process.pid]) / args.requests * 1000
         workers = sum(cpu_seconds(pid) - before[pid] for pid in tree if pid != process.pid) / args.requests * 1000
         print(f"{query.label}: {args.requests} cold requests, p50 {statistics.median(latencies):.2f} ms; "
               f"CPU per request: web process {web:.3f} ms, workers {workers:.3f} ms")
         print("medians per 20 (first 200):",
               " ".join(f"{statistics.median(latencies[i:i + 20]):.2f}" for i in range(0, min(200, args.requests), 20)))
+        print("worker minor page faults per request, per 20 (first 200):",
+              " ".join(f"{(b - a) / 20:.0f}" for a, b in list(itertools.pairwise(faults))[:10]))
         print("medians per 100:",
               " ".join(f"{statistics.median(latencies[i:i + 100]):.2f}" for i in range(0, args.requests, 100)))
     finally:
