@@ -26,6 +26,7 @@ from digiregion.store.base import StoreError
 from digiregion.store.credentials import Credentials
 from digiregion.store.remote import RemoteStore
 from digiregion.store.remote_dumps import write_remote_dumps
+from digiregion.store.sparql_client import Endpoint, EngineUnavailable
 from tests.web.conftest import _free_port
 
 PAGES = (10**9, 1000, 97)
@@ -98,5 +99,29 @@ def test_unreachable_engine_leaves_no_dump_and_no_temporary_folder(virtuoso, lip
     folder = tmp_path / "out" / "dumps"
     with pytest.raises(StoreError, match="nicht erreichbar / engine unreachable"):
         write_remote_dumps(gone, store.graph, store.info, folder, page=500)
+    assert not folder.exists()
+    assert _leftovers(folder.parent) == []
+
+
+@dataclasses.dataclass(frozen=True)
+class _GoneAfterTwoPages(Endpoint):
+    """The real engine for two pages, then unreachable: a failure while the next page is fetched ahead."""
+
+    calls: list[int] = dataclasses.field(default_factory=list)
+
+    def open(self, *args, **kwargs):
+        self.calls.append(1)
+        if len(self.calls) == 3:
+            raise EngineUnavailable("Datenbank weg / engine gone (simulated after two pages)")
+        return super().open(*args, **kwargs)
+
+
+def test_engine_gone_while_a_page_is_fetched_ahead_leaves_nothing(virtuoso, lippe_loaded, tmp_path):
+    store = _started(virtuoso, lippe_loaded, tmp_path)
+    flaky = _GoneAfterTwoPages(**{f.name: getattr(store.endpoint, f.name) for f in dataclasses.fields(Endpoint)})
+    folder = tmp_path / "out" / "dumps"
+    with pytest.raises(StoreError, match="engine gone"):
+        write_remote_dumps(flaky, store.graph, store.info, folder, page=500)
+    assert len(flaky.calls) == 3  # the third page failed; no fourth was started
     assert not folder.exists()
     assert _leftovers(folder.parent) == []
