@@ -5,7 +5,8 @@ restart, which is the right comparison between engines but too few to see a fixe
 or how it settles. This starts digiregion over a data folder (reusing a persisted store), waits for
 the in-memory copy and for quiet, optionally runs warm-up queries, then sends ``--requests`` cold
 variants (distinct texts) of one query on one kept-alive connection and prints the p50, medians per
-block of requests, and the CPU per request of the web process and of the workers (from /proc).
+block of requests, the CPU per request of the web process and of the workers, and the workers' minor
+page faults per block (copy-on-write faults of the forked workers would show there; all from /proc).
 
     /tmp/venv/bin/python benchmarks/probe_requests.py --data benchmarks/out/work/data/1000000 \\
         [--query 01] [--requests 1500] [--warm-up 01,02,…,11] [--store-dir DIR]

@@ -56,8 +56,8 @@ buffers it before it writes it) while the next is downloaded as bytes (10^6 trip
 RSS 185 MB with pages of 100k and the page ahead, 142 MB without it; with pages of 500k, 474 MiB and the
 same total time). Virtuoso answers at most 10^6 rows."""
 WORK_PREFIX = "."
-T = TypeVar("T")
 STORE_DIR = "oxigraph"
+T = TypeVar("T")
 
 
 def work_folder(folder: Path) -> Path:
@@ -117,9 +117,10 @@ def _fetch(store: ox.Store, endpoint: Endpoint, pattern: str, target: ox.Default
 
     The next page is downloaded while the current one is parsed into the store: the engine computes and
     writes page n + 1 (skipping everything before it) while this process parses page n, so the two halves
-    overlap instead of taking turns (10^6 triples from Virtuoso: downloading alone 21.9 s, parsing into the
-    store ~20.5 s, fetch 44 → 27 s; 10^7: 485 → 342 s). At most two pages are held as bytes (~16 MB each
-    at 100,000 triples).
+    overlap instead of taking turns (one-off in-process timings of ``write_remote_dumps`` against the
+    benchmark's Virtuoso, before/after: 10^6 triples downloading alone 21.9 s, parsing into the store
+    ~20.5 s, fetch 44 → 27 s; 10^7: 485 → 342 s). At most two pages are held as bytes (~16 MB each at
+    100,000 triples).
     """
     queries = list(_pages(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {pattern} }}", expected, page))
     named = list(named_graphs) or [EMPTY_GRAPH]

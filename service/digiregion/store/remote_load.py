@@ -17,7 +17,9 @@ end:
    per graph, plus ``DROP`` of named graphs the new data no longer has. A SPARQL Update request is
    one transaction on Virtuoso (it answers ``Commit -- done``), Fuseki/TDB2 and Oxigraph, so readers
    see the old or the new dataset, never a mix. The running ``digiregion serve`` notices the new data
-   version within ``store_refresh`` seconds.
+   version within ``store_refresh`` seconds. With the bulk loader a Virtuoso ``checkpoint`` follows, so
+   the engine's next start does not replay the switch from its log; if it fails the load still succeeded
+   (``LoadReport.warnings``).
 4. On any failure before the switch, the temporary graphs are dropped (best effort) and the old
    graphs are untouched. A killed load (SIGKILL, power loss) cannot do that: its temporary graphs stay
    behind, invisible to the service (the dataset is pinned) but taking space. So every load first

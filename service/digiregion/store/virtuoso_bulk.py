@@ -112,7 +112,7 @@ def bulk_upload(call: Call, folder: BulkFolder, files: Files, progress: Callable
     return expected
 
 
-def checkpoint(call: Callable[[str, float], Any]) -> None:
+def checkpoint(call: Call) -> None:
     """Make everything written so far durable in the database file instead of only in the transaction log.
 
     The bulk loader writes without logging, so its work is lost in a crash before a checkpoint. After the
