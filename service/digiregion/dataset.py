@@ -14,6 +14,8 @@ Three things every other layer needs and must agree on live here, once:
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import json
 from collections.abc import Iterable
@@ -168,9 +170,13 @@ class DatasetInfo:
         """
         return self.fingerprint[:16]
 
-    @property
+    @functools.cached_property
     def last_modified(self) -> datetime:
-        """Newest modification time of any input file (the data's own date, not the load time)."""
+        """Newest modification time of any input file (the data's own date, not the load time).
+
+        Kept once computed: every answer's ``Last-Modified`` header reads it, and a new data version is a
+        new ``DatasetInfo`` (the files of one never change).
+        """
         newest = max((f.mtime_ns for f in self.files), default=0)
         return datetime.fromtimestamp(newest / 1e9, tz=UTC).replace(microsecond=0)
 

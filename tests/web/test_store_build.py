@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import pyoxigraph as ox
 import pytest
@@ -16,7 +17,7 @@ from digiregion.config import ConfigError, Settings
 from digiregion.dumps import PREFIXES, read_manifest
 from digiregion.store import dumper, loader
 from digiregion.store.forkserver import fill_copy, load_copy, mirror_sources
-from digiregion.store.worker import HeapTrimmer, Worker, read_frame
+from digiregion.store.worker import HeapTrimmer, Worker, read_frame, resident_bytes
 
 from .conftest import FIXTURE_DATA
 
@@ -116,6 +117,29 @@ def test_heap_trimmer_trims_only_after_the_worker_grew():
     assert trims == [0]
     trimmer.after_request(1.0)  # 300: past 150 + 64 after a slow request: trimmed
     assert trims == [0, 0]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc")
+def test_a_forked_worker_reads_its_own_resident_size_not_its_parents():
+    """The statm file is kept open; a fork server's child must not go on reading the parent's file."""
+    resident_bytes()  # the parent opens (and keeps) its file
+    readable, writable = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: grow by 64 MiB, then compare the kept reader with a fresh read of its own file
+        try:
+            block = bytearray(64 * 1024 * 1024)
+            block[::4096] = b"x" * len(range(0, len(block), 4096))  # touch every page: resident
+            with open("/proc/self/statm", "rb") as fh:
+                fresh = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            os.write(writable, f"{resident_bytes()} {fresh}".encode())
+        finally:
+            os._exit(0)
+    os.close(writable)
+    answer = os.read(readable, 100).decode()
+    os.close(readable)
+    os.waitpid(pid, 0)
+    kept, fresh = map(int, answer.split())
+    assert abs(kept - fresh) < 8 * 1024 * 1024, (kept, fresh)
 
 
 def test_boolean_settings_from_strings():
