@@ -15,7 +15,6 @@ Three things every other layer needs and must agree on live here, once:
 from __future__ import annotations
 
 import functools
-
 import hashlib
 import json
 from collections.abc import Iterable
