@@ -80,3 +80,108 @@ def test_pages_that_are_not_queries_still_take_the_full_application(served):
     assert preflight.status_code == 200 and "POST" in preflight.headers["access-control-allow-methods"]
     wrong_method = httpx.put(served.url + "/sparql", content="ASK {}", timeout=30)
     assert wrong_method.status_code == 405
+
+
+# -- the fast path of the short way (``middleware.OneLayer``): clients that send no Origin and ask for no gzip --
+
+IDENTITY = {"Accept-Encoding": "identity"}
+
+
+def _vary(response: httpx.Response) -> set[str]:
+    return {v.strip().lower() for v in response.headers.get("vary", "").split(",") if v.strip()}
+
+
+def test_a_client_without_origin_or_gzip_gets_the_same_vary_as_through_the_full_layers(served):
+    small = served.get("/sparql", params={"query": "ASK {}"}, headers=IDENTITY)
+    large = served.get("/sparql", params={"query": ALL}, headers=IDENTITY)
+    assert small.status_code == large.status_code == 200
+    assert "access-control-allow-origin" not in small.headers
+    assert _vary(small) == {"accept", "origin"}
+    assert _vary(large) == {"accept", "accept-encoding", "origin"} and "content-encoding" not in large.headers
+    # the same requests with an Origin take Starlette's layers: the same Vary, plus the CORS headers
+    browser_small = served.get("/sparql", params={"query": "ASK {}"}, headers={**IDENTITY, **ORIGIN})
+    browser_large = served.get("/sparql", params={"query": ALL}, headers={**IDENTITY, **ORIGIN})
+    assert browser_small.headers["access-control-allow-origin"] == "*"
+    assert (_vary(browser_small), _vary(browser_large)) == (_vary(small), _vary(large))
+    assert browser_large.content == large.content
+
+
+def test_body_limit_on_the_fast_path_and_for_a_chunked_body(strict_server):
+    huge = "ASK {}" + " " * (2 * 1024 * 1024)
+    announced = strict_server.post("/sparql", content=huge,
+                                   headers={**IDENTITY, "Content-Type": "application/sparql-query"})
+    assert announced.status_code == 413 and "zu groß" in announced.text
+
+    def chunks():
+        yield b"ASK {}"
+        for _ in range(40):
+            yield b" " * 65536
+
+    chunked = strict_server.post("/sparql", content=chunks(),
+                                 headers={**IDENTITY, "Content-Type": "application/sparql-query"})
+    assert chunked.status_code == 413
+    small = strict_server.post("/sparql", content="ASK {}",
+                               headers={**IDENTITY, "Content-Type": "application/sparql-query"})
+    assert small.status_code == 200 and small.json()["boolean"] is True
+
+
+def _messages(layers, answer: list[dict], headers: list[tuple[bytes, bytes]], method: str = "GET") -> list[dict]:
+    """What ``layers`` sends for an app that sends ``answer`` (copies: the layers edit messages in place)."""
+    import asyncio
+    import copy
+
+    async def app(scope, receive, send):
+        for message in copy.deepcopy(answer):
+            await send(message)
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": method, "path": "/sparql", "headers": headers, "query_string": b""}
+    asyncio.run(layers(app)(scope, receive, send))
+    return sent
+
+
+def test_fast_path_sends_exactly_what_the_full_layers_send():
+    from digiregion.config import Settings
+    from digiregion.web.middleware import GZIP_MINIMUM_SIZE, outer_layers, query_layers
+
+    settings = Settings()
+
+    def start(status=200, extra=()):
+        return {"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/sparql-results+json"), (b"etag", b'W/"x"'),
+                            (b"vary", b"Accept"), *extra]}
+
+    def body(data, more=False):
+        return {"type": "http.response.body", "body": data, "more_body": more}
+
+    answers = {
+        "small": [start(), body(b"{}")],
+        "exactly the gzip minimum": [start(), body(b"x" * GZIP_MINIMUM_SIZE)],
+        "large": [start(), body(b"x" * 50_000)],
+        "streamed": [start(), body(b"x" * 10, more=True), body(b"y" * 10, more=True), body(b"")],
+        "no vary yet": [{"type": "http.response.start", "status": 406,
+                         "headers": [(b"content-type", b"text/plain; charset=utf-8")]}, body(b"n" * 3000)],
+        "two vary headers": [start(extra=[(b"vary", b"Cookie")]), body(b"x" * 3000)],
+        "already encoded": [start(extra=[(b"content-encoding", b"br")]), body(b"x" * 3000)],
+        "partial": [start(206), body(b"x" * 3000)],
+        "excluded type": [{"type": "http.response.start", "status": 200,
+                           "headers": [(b"content-type", b"image/png")]}, body(b"x" * 3000)],
+        "head": [start(), body(b"")],
+    }
+    requests = {
+        "GET": ([(b"accept", b"*/*")], "GET"),
+        "POST with length": ([(b"content-type", b"application/sparql-query"), (b"content-length", b"6")], "POST"),
+        "identity asked for": ([(b"accept-encoding", b"identity")], "GET"),
+    }
+    for answer_name, answer in answers.items():
+        for request_name, (headers, method) in requests.items():
+            fast = _messages(lambda app: query_layers(app, settings), answer, headers, method)
+            full = _messages(lambda app: outer_layers(app, settings), answer, headers, method)
+            assert fast == full, (answer_name, request_name)

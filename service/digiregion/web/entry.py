@@ -8,7 +8,7 @@ short way the web process needs ~0.3 ms less CPU per query). Queries are the ser
 metadata and dumps are not, and keep the full application.
 
 The short way is built from the same pieces with the same settings, so a query is answered exactly as
-before: CORS, the request-body limit and gzip (``middleware.outer_layers``), the same handlers
+before: CORS, the request-body limit and gzip (``middleware.query_layers``), the same handlers
 (``sparql.sparql_get`` / ``sparql_post``) and the same error answers (``StoreError`` with its status,
 ``NotAcceptable`` as 406). An unexpected exception propagates to the server, which answers 500 (what
 Starlette's error middleware did, minus its debug page).
@@ -32,7 +32,7 @@ from starlette.types import Receive, Scope, Send
 from ..config import Settings
 from ..store.base import StoreError
 from . import sparql
-from .middleware import outer_layers
+from .middleware import query_layers
 from .negotiation import NotAcceptable
 from .service import Service
 
@@ -55,12 +55,12 @@ def is_query(scope: Scope) -> bool:
 
 
 class QueryFirst:
-    """Route SPARQL queries through ``outer_layers`` straight to their handler; the rest to ``app``."""
+    """Route SPARQL queries through ``query_layers`` straight to their handler; the rest to ``app``."""
 
     def __init__(self, app: FastAPI, settings: Settings, service: Service) -> None:
         self.app = app
         self.service = service
-        self._queries = outer_layers(self._answer, settings)
+        self._queries = query_layers(self._answer, settings)
 
     @property
     def state(self):  # type: ignore[no-untyped-def]
