@@ -33,6 +33,7 @@ The check is a lexer pass over the guard's tokens (``sparql_guard.scan``): micro
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .base import StoreError
@@ -98,10 +99,18 @@ def _is_path_group(tokens: list[Token], close: int) -> bool:
     return False
 
 
+_MAY_MODIFY_PATH = re.compile(r"[*+]|\?(?![A-Za-z0-9_\u00B7-\uFFFF])")
+"""Where a ``?``/``*``/``+`` path modifier could be: a ``?`` followed by a name character is always the start of
+a variable for the lexer (``sparql_guard``), never a modifier; anything else may be one (false alarms only
+cost the lexer pass)."""
+
+
 def virtuoso_deviations(text: str) -> Deviation | None:
     """The first known Virtuoso deviation the query would hit, or None."""
     if "wktLiteral" in text:
         return Deviation("wkt-datatype", WKT)
+    if "|" not in text and not _MAY_MODIFY_PATH.search(text):
+        return None  # neither an alternative nor a path modifier: no rule applies, nothing to lex
     tokens = scan(text)
     if "|" in text and _repeated_alternative(tokens):
         return Deviation("repeated-alternative", REPEATED_ALTERNATIVE)
