@@ -173,6 +173,8 @@ def test_fast_path_sends_exactly_what_the_full_layers_send():
         "partial": [start(206), body(b"x" * 3000)],
         "excluded type": [{"type": "http.response.start", "status": 200,
                            "headers": [(b"content-type", b"image/png")]}, body(b"x" * 3000)],
+        "excluded family": [{"type": "http.response.start", "status": 200,
+                             "headers": [(b"content-type", b"application/grpc+proto")]}, body(b"x" * 3000)],
         "head": [start(), body(b"")],
     }
     requests = {

@@ -110,7 +110,10 @@ def _compressible(start: Message) -> bool:
         if name == b"content-type":
             media_type = value.partition(b";")[0].strip().lower()
     text = media_type.decode("latin-1")
-    return text not in _EXCLUDED and text.partition("/")[0] + "/*" not in _EXCLUDED
+    kinds = {text, text.partition("/")[0] + "/*"}
+    if text.startswith("application/grpc+"):
+        kinds.add("application/grpc")
+    return kinds.isdisjoint(_EXCLUDED)
 
 
 def _add_vary(headers: list[tuple[bytes, bytes]], additions: list[bytes]) -> None:
