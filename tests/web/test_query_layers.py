@@ -8,9 +8,14 @@ the preflight) still going through the full application.
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import gzip
 
 import httpx
+
+from digiregion.config import Settings
+from digiregion.web.middleware import GZIP_MINIMUM_SIZE, outer_layers, query_layers
 
 BASE = "https://w3id.org/digiregion/lippe/"
 ALL = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"
@@ -127,9 +132,6 @@ def test_body_limit_on_the_fast_path_and_for_a_chunked_body(strict_server):
 
 def _messages(layers, answer: list[dict], headers: list[tuple[bytes, bytes]], method: str = "GET") -> list[dict]:
     """What ``layers`` sends for an app that sends ``answer`` (copies: the layers edit messages in place)."""
-    import asyncio
-    import copy
-
     async def app(scope, receive, send):
         for message in copy.deepcopy(answer):
             await send(message)
@@ -148,9 +150,6 @@ def _messages(layers, answer: list[dict], headers: list[tuple[bytes, bytes]], me
 
 
 def test_fast_path_sends_exactly_what_the_full_layers_send():
-    from digiregion.config import Settings
-    from digiregion.web.middleware import GZIP_MINIMUM_SIZE, outer_layers, query_layers
-
     settings = Settings()
 
     def start(status=200, extra=()):

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 from .base import StoreError
 from .query_tokens import prologue, resolve, skip_balanced
-from .sparql_guard import Token, scan
+from .sparql_guard import VARNAME_CHAR, Token, scan
 
 MODIFIERS = frozenset("?*+")
 TRANSITIVE = frozenset("*+")
@@ -100,7 +100,7 @@ def _is_path_group(tokens: list[Token], close: int) -> bool:
     return False
 
 
-_MAY_MODIFY_PATH = re.compile(r"[*+]|\?(?![A-Za-z0-9_\u00B7-\uFFFF])")
+_MAY_MODIFY_PATH = re.compile(rf"[*+]|\?(?!{VARNAME_CHAR})")
 """Where a ``?``/``*``/``+`` path modifier could be: a ``?`` followed by a name character is always the start of
 a variable for the lexer (``sparql_guard``), never a modifier; anything else may be one (false alarms only
 cost the lexer pass)."""
