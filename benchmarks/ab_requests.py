@@ -3,7 +3,11 @@
 Why alternately: this machine's speed drifts by up to 2× between minutes (the CPU probe of the other
 benchmarks), so two runs one after the other compare phases, not code. Sending request n to A, then to B,
 then n + 1 to A … puts both in the same phase; differences of ~0.05 ms per request become visible.
-Each request is a distinct text (``bench_queries.variant``), so no result cache answers.
+Round n sends the same text (``bench_queries.variant`` n) to each server, a text no server has seen, so no
+result cache answers and both servers (and the engine) do the same work: the variants of some queries
+repeat with a short period (09: the month, 05: the district), which per-server numbering would align with
+the rotation, giving one server only the small answers. Who is asked first alternates between rounds
+(an engine behind both servers might find the second identical text warmer).
 
 With ``--direct URL`` the engine behind a ``--store`` server (Virtuoso) is asked the same kind of query
 in the same rotation, and the ratio front ÷ engine is printed (what digiregion adds, per query).
@@ -70,8 +74,9 @@ def main() -> int:
         latencies: dict[str, list[float]] = {name: [] for name in clients}
         before = {name: tree_cpu(pid) for name, pid in pids.items()}
         for n in range(args.requests):
-            for i, (name, client) in enumerate(clients.items()):
-                text = bq.variant(query, args.offset + n * len(clients) + i, params)
+            text = bq.variant(query, args.offset + n, params)
+            order = list(clients.items())
+            for name, client in order if n % 2 else reversed(order):  # who goes first alternates too
                 status, seconds, body = client.query(text, query.accept)
                 if status != "200":
                     raise SystemExit(f"{name}, {key}, request {n}: {status} {body[:300]!r}")

@@ -76,6 +76,13 @@ BASE = "https://w3id.org/digiregion/"
     ("INSERT DATA { <a> <b> <c> } ; LOAD <http://x/>", {"form": None, "updates": {"INSERT", "LOAD"}}),
     ("SELECT * WHERE { ?s ?p ?o } # trailing FROM", {"form": "SELECT", "from_graphs": []}),
     ("SELECT * FROM", {"form": "SELECT", "from_graphs": [""]}),
+    # declarations are read lazily (at the first SERVICE/FROM): their order must still hold
+    ("BASE <http://a.example/> PREFIX p: <x/> BASE <http://b.example/> SELECT * FROM p:g FROM <y> "
+     "{ SERVICE <z> { } }",
+     {"from_graphs": ["http://a.example/x/g", "http://b.example/y"], "services": ["http://b.example/z"]}),
+    ("PREFIX p: <http://one.example/> SELECT * FROM p:g PREFIX p: <http://two.example/> FROM p:h FROM q:i "
+     "PREFIX q: <http://late.example/>",
+     {"from_graphs": ["http://one.example/g", "http://two.example/h", ""]}),
 ])
 def test_what_the_guard_finds(query, expected):
     info = analyse(query, BASE)

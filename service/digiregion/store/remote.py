@@ -64,6 +64,7 @@ from .streaming import (
     media_type,
     parse_graph,
 )
+from .transfer_threads import TransferThreads
 from .worker import LABEL_PREDICATES
 
 log = logging.getLogger("digiregion.store.remote")
@@ -110,6 +111,7 @@ class RemoteStore(Store):
         self.refresh_interval = settings.store_refresh
         concurrency = max(4, settings.workers * 4)
         self._executor = concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="sparql-remote")
+        self._transfers = TransferThreads(concurrency, "sparql-transfer")
         self._slots = asyncio.Semaphore(concurrency)
         self._cache = ResultCache(CACHE_ENTRY_BYTES, CACHE_TOTAL_BYTES)
         self._info: DatasetInfo | None = None
@@ -149,6 +151,7 @@ class RemoteStore(Store):
     async def close(self) -> None:
         await self._stop_dumps()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._transfers.shutdown()
 
     async def refresh(self) -> bool:
         """True when a load changed the data since the last check (then info, cache and dumps are new), or
@@ -265,19 +268,21 @@ class RemoteStore(Store):
         pipe = await self._start_transfer(
             deadline, lambda p: self._transfer(p, text, form, request.result_format, default_graphs, named_graphs,
                                                timeout))
-        held = bytearray()
+        held: list[bytes] = []  # joined once at the end (a single piece is not copied at all)
+        size = 0
         while True:
             tag, payload = await self._next(pipe, deadline, timeout)
             if tag == "E":
                 raise payload
             if payload:
-                held += payload
+                held.append(payload)
+                size += len(payload)
             if tag == "Z":
-                body = bytes(held)
+                body = b"".join(held)
                 self._cache.put(key, form, body)
                 return QueryResult(form, media_type, _once(body), complete=body)
-            if len(held) >= HOLD_BYTES:
-                return QueryResult(form, media_type, self._stream(pipe, bytes(held), deadline, timeout))
+            if size >= HOLD_BYTES:
+                return QueryResult(form, media_type, self._stream(pipe, b"".join(held), deadline, timeout))
 
     def _dataset(self) -> tuple[list[str], list[str]]:
         return [self.graph], list(self.info.graphs) or [EMPTY_GRAPH]
@@ -291,10 +296,8 @@ class RemoteStore(Store):
         except TimeoutError as exc:
             raise StoreBusy("Alle Verbindungen zur Datenbank sind belegt; bitte später erneut versuchen. / "
                             "All engine connections are busy; please retry later.") from exc
-        loop = asyncio.get_running_loop()
-        pipe = Pipe(loop)
-        future = loop.run_in_executor(self._executor, work, pipe)
-        future.add_done_callback(lambda _: self._slots.release())
+        pipe = Pipe(asyncio.get_running_loop())
+        self._transfers.submit(work, pipe, self._slots.release)
         return pipe
 
     async def _next(self, pipe: Pipe, deadline: float, timeout: float) -> tuple[str, Any]:

@@ -20,6 +20,7 @@ import ast
 import functools
 import io
 import socket
+import string
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -152,6 +153,20 @@ class _PooledWrapper(SPARQLWrapper):
     def _parseQueryType(self, query: str) -> str:
         return self._form
 
+    def _getRequestEncodedParameters(self, query: tuple[str, str] | None = None) -> str:
+        """SPARQLWrapper's form body, character for character, with a faster percent-encoder.
+
+        Only the branch digiregion uses (content negotiation only, a query) is SPARQLWrapper's loop
+        again with ``form_quote`` instead of ``quote_plus``; anything else is SPARQLWrapper's own.
+        """
+        if not self.onlyConneg or self.isSparqlUpdateRequest():
+            return super()._getRequestEncodedParameters(query)
+        parameters = dict(self.parameters)
+        if query and isinstance(query, tuple) and len(query) == 2:
+            parameters[query[0]] = [query[1]]
+        return "&".join(f"{form_quote(name)}={form_quote(value)}"
+                        for name, values in parameters.items() for value in values)
+
     def _query(self) -> tuple[Any, str]:
         request = self._createRequest()
         try:
@@ -166,6 +181,22 @@ class _PooledWrapper(SPARQLWrapper):
             if exc.code in errors:
                 raise errors[exc.code](body) from None
             raise urllib.error.HTTPError(exc.url, exc.code, exc.msg, exc.hdrs, io.BytesIO(body)) from None
+
+
+_FORM_CHARACTERS = [
+    chr(byte) if chr(byte) in string.ascii_letters + string.digits + "_.-~/" else "+" if byte == 0x20 else f"%{byte:02X}"
+    for byte in range(256)]
+"""Each byte as ``quote_plus(…, safe="/")`` writes it, indexed by the byte (a table for ``str.translate``)."""
+
+
+def form_quote(value: str) -> str:
+    """``urllib.parse.quote_plus(value.encode("utf-8"), safe="/")``, the same characters, in C loops.
+
+    Why: Python 3.11's ``quote_plus`` encodes byte by byte in a Python list comprehension, ~50 µs for a
+    point lookup's text; here its UTF-8 bytes, read as Latin-1 characters 0–255, are mapped through the
+    table by ``str.translate`` (~30 µs; one-off timing on this machine).
+    """
+    return value.encode("utf-8").decode("latin-1").translate(_FORM_CHARACTERS)
 
 
 @functools.lru_cache(maxsize=32)

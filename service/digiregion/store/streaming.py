@@ -47,38 +47,64 @@ class ResultLimit(Exception):
     """The serialised result grew past the configured cap."""
 
 
+class Flag:
+    """A switch the event loop sets and a transfer thread reads: ``threading.Event`` without its
+    condition variable (nobody waits on it), which cost more to create than the rest of a pipe."""
+
+    __slots__ = ("_on",)
+
+    def __init__(self) -> None:
+        self._on = False
+
+    def set(self) -> None:
+        self._on = True
+
+    def is_set(self) -> bool:
+        return self._on
+
+
 class Pipe:
     """Chunks from a transfer thread to the event loop; bounded, cancellable from either side.
 
     The thread hands a chunk over with ``call_soon_threadsafe`` and goes on at once; a semaphore
     (released by the loop as it takes a chunk) holds it back when ``PIPE_DEPTH`` chunks are in flight.
     Why not ``run_coroutine_threadsafe`` + wait: that costs a round trip between the threads per chunk
-    (thread → loop → thread), about as long as a whole millisecond query on a busy machine.
+    (thread → loop → thread), about as long as a whole millisecond query on a busy machine. The final
+    item (``Z`` or ``E``) never waits for room, so most answers — one final item — need no semaphore,
+    which is made only for the first ``D`` chunk.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        self.cancelled = threading.Event()
+        self.cancelled = Flag()
         self.response: Any = None
-        self._room = threading.Semaphore(PIPE_DEPTH)
+        self.finished = False
+        """Set by the thread once it has put the final item."""
+        self._room: threading.Semaphore | None = None
 
     def put(self, tag: str, payload: Any = None) -> None:
-        """Thread side: wait for room in the pipe, giving up when the transfer is cancelled."""
+        """Thread side: hand an item over (a ``D`` chunk waits for room), giving up when cancelled."""
         if self.cancelled.is_set():
             raise Cancelled
-        while not self._room.acquire(timeout=0.25):
-            if self.cancelled.is_set():
-                raise Cancelled
+        if tag == "D":
+            if self._room is None:
+                self._room = threading.Semaphore(PIPE_DEPTH)  # before the chunk is sent: ``get`` sees it
+            while not self._room.acquire(timeout=0.25):
+                if self.cancelled.is_set():
+                    raise Cancelled
+        else:
+            self.finished = True
         try:
             self.loop.call_soon_threadsafe(self.queue.put_nowait, (tag, payload))
         except RuntimeError:  # the loop is gone (shutdown): nobody is reading any more
             raise Cancelled from None
 
     async def get(self) -> tuple[str, Any]:
-        """Loop side: the next ``(tag, payload)``; makes room for the thread."""
+        """Loop side: the next ``(tag, payload)``; a chunk taken makes room for the thread."""
         item = await self.queue.get()
-        self._room.release()
+        if item[0] == "D":
+            self._room.release()  # type: ignore[union-attr]
         return item
 
     def cancel(self) -> None:
@@ -111,6 +137,9 @@ class Sink(io.RawIOBase):
         if self.total > self.max_bytes:
             self.exceeded = True
             raise ResultLimit
+        if not self._buffer and size >= CHUNK and type(data) is bytes:
+            self.pipe.put("D", data)  # a whole piece (the verbatim path): handed over without a copy
+            return size
         self._buffer += data
         if len(self._buffer) >= CHUNK:
             self.flush_chunks()
@@ -137,7 +166,7 @@ class EngineReader(io.RawIOBase):
     split between reads. ``replacements`` undo an engine profile's datatype encoding the same way.
     """
 
-    def __init__(self, response: Any, cancelled: threading.Event | None = None, rewrite_bnodes: bool = False,
+    def __init__(self, response: Any, cancelled: Flag | None = None, rewrite_bnodes: bool = False,
                  replacements: Sequence[tuple[bytes, bytes]] = ()) -> None:
         super().__init__()
         self._response = response
@@ -154,12 +183,12 @@ class EngineReader(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
-            while not self._eof:
-                self._fill()
+            while (piece := self._next_piece()) is not None:
+                self._ready += piece
             data, self._ready = bytes(self._ready), bytearray()
             return data
-        while len(self._ready) < size and not self._eof:
-            self._fill()
+        while len(self._ready) < size and (piece := self._next_piece()) is not None:
+            self._ready += piece
         data = bytes(self._ready[:size])
         del self._ready[:size]
         return data
@@ -169,32 +198,44 @@ class EngineReader(io.RawIOBase):
         buffer[: len(data)] = data
         return len(data)
 
-    def _fill(self) -> None:
+    def pieces(self) -> Iterator[bytes]:
+        """The rewritten answer in the pieces it arrives in, for copying it on as it is (``forward``):
+        unlike ``read``, nothing is gathered into a buffer and cut to size again."""
+        while (piece := self._next_piece()) is not None:
+            if piece:
+                yield piece
+
+    def _next_piece(self) -> bytes | None:
+        """The next rewritten piece (``b""`` while a piece ends inside a term), None after the end."""
+        if self._eof:
+            return None
         if self._cancelled is not None and self._cancelled.is_set():
             raise Cancelled
         chunk = self._response.read(CHUNK)
+        if not self._rewrite:
+            if not chunk:
+                self._eof = True
+            return chunk
         if not chunk:
             self._eof = True
-            self._ready += self._apply(self._pending) if self._rewrite else self._pending
+            pending, self._pending = self._pending, b""
+            return self._apply(pending)
+        pending = self._pending + chunk if self._pending else chunk
+        cut = max(pending.rfind(b"}"), pending.rfind(b"\n")) + 1
+        if cut == 0 and len(pending) < 1 << 20:
+            self._pending = pending
+            return b""
+        if cut == 0 or cut == len(pending):
             self._pending = b""
-            return
-        if not self._rewrite:
-            self._ready += chunk
-            return
-        self._pending += chunk
-        cut = max(self._pending.rfind(b"}"), self._pending.rfind(b"\n")) + 1
-        if cut == 0 and len(self._pending) < 1 << 20:
-            return
-        cut = cut or len(self._pending)
-        self._ready += self._apply(self._pending[:cut])
-        self._pending = self._pending[cut:]
+            return self._apply(pending)
+        self._pending = pending[cut:]
+        return self._apply(pending[:cut])
 
     def _apply(self, data: bytes) -> bytes:
         if self._relabel and b"bnode" in data:  # a substring search in C: the regex only where it can match
             data = _relabel(data)
         for old, new in self._replacements:
-            if old in data:
-                data = data.replace(old, new)
+            data = data.replace(old, new)  # returns ``data`` itself when ``old`` does not occur
         return data
 
 
@@ -213,8 +254,8 @@ def _relabel(data: bytes) -> bytes:
 
 def forward(reader: EngineReader, sink: Sink) -> None:
     """Copy the engine's answer as it came (after the reader's replacements): the verbatim JSON path."""
-    while chunk := reader.read(CHUNK):
-        sink.write(chunk)
+    for piece in reader.pieces():
+        sink.write(piece)
 
 
 def media_type(content_type: str | None) -> str:
