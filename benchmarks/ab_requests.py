@@ -3,11 +3,12 @@
 Why alternately: this machine's speed drifts by up to 2× between minutes (the CPU probe of the other
 benchmarks), so two runs one after the other compare phases, not code. Sending request n to A, then to B,
 then n + 1 to A … puts both in the same phase; differences of ~0.05 ms per request become visible.
-Round n sends the same text (``bench_queries.variant`` n) to each server, a text no server has seen, so no
-result cache answers and both servers (and the engine) do the same work: the variants of some queries
-repeat with a short period (09: the month, 05: the district), which per-server numbering would align with
-the rotation, giving one server only the small answers. Who is asked first alternates between rounds
-(an engine behind both servers might find the second identical text warmer).
+Round n sends the same query (``bench_queries.variant`` n) to each server, so both servers (and the engine)
+do the same work: the variants of some queries repeat with a short period (09: the month, 05: the
+district), which per-server numbering would align with the rotation, giving one server only the small
+answers. Each server's copy ends in its own comment, so no text is seen twice — neither by a result cache
+nor by the engine behind both (Virtuoso compiles a text it has seen before faster: a second identical text
+made a front look ~1 ms faster). Who is asked first alternates between rounds.
 
 With ``--direct URL`` the engine behind a ``--store`` server (Virtuoso) is asked the same kind of query
 in the same rotation, and the ratio front ÷ engine is printed (what digiregion adds, per query).
@@ -77,7 +78,7 @@ def main() -> int:
             text = bq.variant(query, args.offset + n, params)
             order = list(clients.items())
             for name, client in order if n % 2 else reversed(order):  # who goes first alternates too
-                status, seconds, body = client.query(text, query.accept)
+                status, seconds, body = client.query(f"{text}# {name}\n", query.accept)
                 if status != "200":
                     raise SystemExit(f"{name}, {key}, request {n}: {status} {body[:300]!r}")
                 latencies[name].append(seconds * 1000)

@@ -111,7 +111,8 @@ def derive(size_result: dict[str, object]) -> None:
         size_result["remote_overhead"] = {
             "value": round(same["geo_mean_ratio"], 2), "queries": same["ratio_queries"], "target": TARGET_RATIO,
             "per_query": {k: q["ratio"] for k, q in same["queries"].items() if "ratio" in q},
-            "added_ms": {k: q["added_ms"] for k, q in same["queries"].items() if "added_ms" in q}}
+            "added_ms": {k: q["added_ms"] for k, q in same["queries"].items() if "added_ms" in q},
+            "texts": {k: q["front"].get("n") for k, q in same["queries"].items() if "ratio" in q}}
 
 
 # -- report -------------------------------------------------------------------------------------------------
@@ -141,7 +142,9 @@ def markdown(report: dict[str, object], brief: bool = False) -> str:
         o = s.get("remote_overhead")
         if o:
             ok = "meets" if o["value"] <= o["target"] else "misses"
-            per = ", ".join(f"{k} {v:g}× (+{o['added_ms'][k]:g} ms)" for k, v in o["per_query"].items())
+            texts = o.get("texts") or {}
+            per = ", ".join(f"{k} {v:g}× (+{o['added_ms'][k]:g} ms" + (f", {texts[k]} texts)" if texts.get(k) else ")")
+                            for k, v in o["per_query"].items())
             lines.append(f"- {s['size']:,}: same Virtuoso instance, interleaved (directly vs through digiregion, same "
                          f"cold texts): **{o['value']}×** ({ok} the ≤ {o['target']}× target); per query: {per}")
         if s.get("throughput_mix"):
@@ -239,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default=",".join(ORDER), help="subset of " + ", ".join(ORDER))
     parser.add_argument("--timeout", type=float, default=30.0, help="per-query timeout, s")
     parser.add_argument("--reps", type=int, default=5, help="cold repetitions per query (sequential)")
+    parser.add_argument("--overhead-reps", type=int, default=30,
+                        help="texts per query for the same-instance overhead (engine directly vs through digiregion)")
     parser.add_argument("--budget", type=float, default=3.0, help="max seconds per query (sequential)")
     add_common_arguments(parser, "cold")
     parser.add_argument("--start-timeout", type=float, default=600.0)
@@ -265,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = Plan(timeout=args.timeout, reps=args.reps, budget=args.budget, clients=args.clients,
                 throughput_seconds=args.throughput_seconds, quiet_timeout=args.quiet_timeout,
                 start_timeout=args.start_timeout, single_start_timeout=args.rdflib_start_timeout,
-                single_reps=max(1, args.reps // 2), latency_kinds=("cold",), throughput_kinds=kinds_of(args))
+                single_reps=max(1, args.reps // 2), latency_kinds=("cold",), throughput_kinds=kinds_of(args),
+                overhead_reps=args.overhead_reps)
     args.out.mkdir(parents=True, exist_ok=True)
     work = args.work or args.out / "work"
     mix = load_mix()
