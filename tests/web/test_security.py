@@ -61,6 +61,22 @@ def test_service_is_refused_and_nothing_is_fetched(served, listener, query):
 
 
 @pytest.mark.parametrize("query", [
+    'DEFINE get:soft "soft" SELECT * WHERE { GRAPH <http://127.0.0.1:{port}/x> { ?s ?p ?o } } LIMIT 1',
+    "DEFINE input:default-graph-uri <http://127.0.0.1:{port}/x> SELECT * WHERE { ?s ?p ?o } LIMIT 1",
+    'define get:soft "replace" SELECT * FROM <http://127.0.0.1:{port}/x> WHERE { ?s ?p ?o }',
+])
+def test_engine_pragmas_are_not_sparql_and_fetch_nothing(served, listener, query):
+    """Virtuoso runs ``DEFINE`` pragmas at the start of a query (``get:soft`` fetches the graph's URL, and
+    ``input:default-graph-uri`` would widen the dataset); SPARQL has none. The remote store puts its
+    ``BASE`` in front of every query, where Virtuoso no longer accepts a pragma: a syntax error, as from
+    the embedded store."""
+    port, hits = listener
+    response = served.get("/sparql", params={"query": query.replace("{port}", str(port))})
+    assert response.status_code == 400
+    assert hits == []
+
+
+@pytest.mark.parametrize("query", [
     "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }",
     "SELECT * FROM NAMED <http://127.0.0.1:1/> WHERE { GRAPH ?g { ?s ?p ?o } }",
 ])

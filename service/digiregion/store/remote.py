@@ -264,6 +264,8 @@ class RemoteStore(Store):
         text = request.text
         visible = set(named_graphs or found.from_named_graphs) - {EMPTY_GRAPH}
         text = empty_unknown_graphs(text, settings.base_iri, visible)  # exact; fixes Virtuoso's ASK
+        # the service's base for relative IRIs; first in the text, it also leaves no place for Virtuoso's
+        # DEFINE pragmas (fetching URLs, widening the dataset), which must open a query: they become syntax errors
         text = f"BASE {sparql_iri(settings.base_iri)} {text}"
         pipe = await self._start_transfer(
             deadline, lambda p: self._transfer(p, text, form, request.result_format, default_graphs, named_graphs,
