@@ -145,7 +145,7 @@ class Client:
                 self.conn.request("POST", self.path, body, headers)
                 _quick_ack(self.conn)
                 response = self.conn.getresponse()
-                data = response.read()
+                data = _read_acking(self.conn, response)
                 elapsed = time.perf_counter() - started
                 if response.getheader("connection", "").lower() == "close":
                     self.close()
@@ -173,6 +173,19 @@ def _quick_ack(conn: http.client.HTTPConnection) -> None:
     if sock is not None and quick_ack is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, quick_ack, 1)
+
+
+def _read_acking(conn: http.client.HTTPConnection, response: http.client.HTTPResponse) -> bytes:
+    """The whole body, with ``TCP_QUICKACK`` before every read: the flag resets after a while, and a large
+    answer written in pieces without ``TCP_NODELAY`` (Virtuoso) would otherwise stall again mid-body
+    (digiregion's own engine client does the same, ``store/keepalive.PooledResponse``)."""
+    parts = []
+    while True:
+        _quick_ack(conn)
+        part = response.read(256 * 1024)
+        if not part:
+            return b"".join(parts)
+        parts.append(part)
 
 
 # -- answers ------------------------------------------------------------------------------------------------
