@@ -137,11 +137,13 @@ class PooledResponse(http.client.HTTPResponse):
         self._socket = sock
 
     def read(self, amt: int | None = None) -> bytes:
-        quickack(self._socket)
+        if self.fp is not None:  # after the last byte (fp dropped) there is nothing left to acknowledge
+            quickack(self._socket)
         return super().read(amt)
 
     def readinto(self, b: Any) -> int:
-        quickack(self._socket)
+        if self.fp is not None:
+            quickack(self._socket)
         return super().readinto(b)
 
     def close(self) -> None:

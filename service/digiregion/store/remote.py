@@ -362,9 +362,9 @@ class RemoteStore(Store):
                     rdf = RDF_FORMATS[fmt]
                     prefixes = PREFIXES if rdf in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
                     ox.serialize(triples, sink, rdf, prefixes=prefixes)
+                pipe.put("Z", sink.take())  # the answer first: the loop goes on while the connection is put back
             finally:
                 response.close()
-            pipe.put("Z", sink.take())
         except Cancelled:
             return
         except StoreError as exc:
