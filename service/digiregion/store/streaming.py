@@ -48,8 +48,8 @@ class ResultLimit(Exception):
 
 
 class Flag:
-    """A switch the event loop sets and a transfer thread reads: ``threading.Event`` without its
-    condition variable (nobody waits on it), which cost more to create than the rest of a pipe."""
+    """A switch the event loop sets and a transfer thread reads: ``threading.Event`` without its lock and
+    condition variable, which nobody waits on here (an ``Event`` took ~3 µs to create, per query)."""
 
     __slots__ = ("_on",)
 
