@@ -26,8 +26,8 @@ server, Virtuoso 7, and rdflib-endpoint at the smallest size only. The orchestra
 Derived: the geometric mean of the cold p50 over the queries every main engine of that size answered, and
 the ratio "digiregion → Virtuoso ÷ Virtuoso" (geometric mean of the per-query p50 ratios; issue target
 ≤ 1.3×), twice: across the two separately loaded instances, and on the SAME instance (the Virtuoso behind
-digiregion asked directly and through digiregion, alternately, with the same cold texts:
-``service_bench.overhead``), which isolates what digiregion adds from how the data was loaded. Writes ``benchmarks/out/scaling-<timestamp>.json`` and ``.md`` (+ ``scaling-latest.md``), the
+digiregion asked directly and through digiregion, alternately, with the same cold texts, at most
+``--overhead-reps`` per query: ``service_bench.overhead``), which isolates what digiregion adds from how the data was loaded. Writes ``benchmarks/out/scaling-<timestamp>.json`` and ``.md`` (+ ``scaling-latest.md``), the
 log-log plot ``benchmarks/scaling.png`` (``--png``) and prints the summary table. A measurement, not a test:
 no timed assertions; every loop is bounded in count and time; every query has a timeout; every server is
 stopped in ``finally``.
@@ -242,8 +242,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default=",".join(ORDER), help="subset of " + ", ".join(ORDER))
     parser.add_argument("--timeout", type=float, default=30.0, help="per-query timeout, s")
     parser.add_argument("--reps", type=int, default=5, help="cold repetitions per query (sequential)")
-    parser.add_argument("--overhead-reps", type=int, default=30,
-                        help="texts per query for the same-instance overhead (engine directly vs through digiregion)")
     parser.add_argument("--budget", type=float, default=3.0, help="max seconds per query (sequential)")
     add_common_arguments(parser, "cold")
     parser.add_argument("--start-timeout", type=float, default=600.0)

@@ -766,7 +766,10 @@ def ratios(size_result: dict[str, object]) -> dict[str, dict[str, object]]:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, kinds: str) -> None:
-    """Flags shared with scaling_bench.py (throughput, quiet wait, clients)."""
+    """Flags shared with scaling_bench.py (throughput, quiet wait, clients, same-instance overhead)."""
+    parser.add_argument("--overhead-reps", type=int, default=Plan.overhead_reps,
+                        help="texts per query for the same-instance overhead (engine directly vs through "
+                             f"digiregion; default {Plan.overhead_reps})")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients for throughput (default 8)")
     parser.add_argument("--throughput-seconds", "--window", dest="throughput_seconds", type=float, default=30.0,
                         help="throughput window per engine and kind, s (default 30; 0 = no throughput)")
@@ -801,8 +804,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="subset of " + ", ".join(ORDER))
     parser.add_argument("--timeout", type=float, default=30.0, help="per-query timeout, s (default 30)")
     parser.add_argument("--reps", type=int, default=10, help="sequential repetitions per query and kind")
-    parser.add_argument("--overhead-reps", type=int, default=30,
-                        help="texts per query for the same-instance overhead (engine directly vs through digiregion)")
     parser.add_argument("--budget", type=float, default=6.0, help="max seconds per query and kind (sequential)")
     add_common_arguments(parser, "cold,repeated")
     parser.add_argument("--start-timeout", type=float, default=300.0)

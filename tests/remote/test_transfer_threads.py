@@ -17,10 +17,6 @@ from digiregion.store.streaming import PIPE_DEPTH, Cancelled, Pipe
 from digiregion.store.transfer_threads import TransferThreads
 
 
-def _run(coroutine):
-    return asyncio.run(coroutine)
-
-
 def test_answers_and_slots_for_every_way_a_job_ends():
     threads = TransferThreads(2, "test-transfer")
     outcomes: dict[str, object] = {}
@@ -44,7 +40,7 @@ def test_answers_and_slots_for_every_way_a_job_ends():
             outcomes[name] = pipe.queue.get_nowait() if not pipe.queue.empty() else None
         threads.shutdown()
 
-    _run(main())
+    asyncio.run(main())
     assert outcomes["answer"] == ("Z", b"body")
     tag, error = outcomes["bug"]  # type: ignore[misc]
     assert tag == "E" and isinstance(error, StoreError) and "KeyError" in error.message
@@ -84,7 +80,7 @@ def test_chunks_wait_for_room_and_the_final_item_does_not():
         threads.shutdown()
         return items
 
-    items = _run(main())
+    items = asyncio.run(main())
     assert items == [*range(PIPE_DEPTH + 3), None]
 
 
@@ -109,5 +105,5 @@ def test_a_cancelled_pipe_stops_a_waiting_thread():
         await asyncio.wait_for(done.wait(), 5)
         threads.shutdown()
 
-    _run(main())
+    asyncio.run(main())
     assert stopped.is_set()
