@@ -28,10 +28,11 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
@@ -43,6 +44,8 @@ from .base import Description, QueryRequest, QueryResult, QueryTimeout, ResultTo
 from .credentials import Credentials, refuse_userinfo
 from .deviations import empty_unknown_graphs, refuse_known_deviation
 from .engines import GENERIC, EngineProfile, detect
+from .loop_transfer import LoopTransfer
+from .loop_transport import EngineConnections, request_bytes
 from .remote_dumper import COMMAND as DUMPER_COMMAND
 from .remote_dumper import DumpJob, remove_stale
 from .remote_dumper import run as run_dump_job
@@ -112,6 +115,7 @@ class RemoteStore(Store):
         concurrency = max(4, settings.workers * 4)
         self._executor = concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="sparql-remote")
         self._transfers = TransferThreads(concurrency, "sparql-transfer")
+        self._connections: EngineConnections | None = None
         self._slots = asyncio.Semaphore(concurrency)
         self._cache = ResultCache(CACHE_ENTRY_BYTES, CACHE_TOTAL_BYTES)
         self._info: DatasetInfo | None = None
@@ -141,6 +145,7 @@ class RemoteStore(Store):
         probe = await self._blocking(self._probe, 30.0)
         self.profile = detect(self.settings.store_engine, probe)
         self.endpoint = replace(self.endpoint, profile=self.profile)
+        self._connections = self._loop_connections()
         log.info("Entfernte Datenbank / remote engine: %s (%s), Graph <%s>", self.settings.store,
                  self.profile.name, self.graph)
         self.dumps_ready = asyncio.Event()
@@ -152,6 +157,18 @@ class RemoteStore(Store):
         await self._stop_dumps()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._transfers.shutdown()
+        if self._connections is not None:
+            self._connections.close()
+
+    def _loop_connections(self) -> EngineConnections | None:
+        """Connections for the short way (``loop_transfer``), where it applies: an engine whose JSON is passed
+        on verbatim, reached over plain http, with no credentials or Basic ones (a Digest or ``auto``
+        challenge needs urllib's auth handlers, hence the thread path)."""
+        if self.profile.verbatim_json_replacements is None or urlsplit(self.settings.store).scheme != "http":
+            return None
+        if self.credentials and self.settings.store_auth != "basic":
+            return None
+        return EngineConnections(self.settings.store)
 
     async def refresh(self) -> bool:
         """True when a load changed the data since the last check (then info, cache and dumps are new), or
@@ -267,9 +284,14 @@ class RemoteStore(Store):
         # the service's base for relative IRIs; first in the text, it also leaves no place for Virtuoso's
         # DEFINE pragmas (fetching URLs, widening the dataset), which must open a query: they become syntax errors
         text = f"BASE {sparql_iri(settings.base_iri)} {text}"
+        on_loop = None
+        if self._connections is not None and form in ("SELECT", "ASK") and request.result_format == "json":
+            on_loop = request_bytes(self.endpoint.request(text, form, default_graphs=default_graphs,
+                                                          named_graphs=named_graphs, timeout=timeout),
+                                    self._connections.host_header)
         pipe = await self._start_transfer(
             deadline, lambda p: self._transfer(p, text, form, request.result_format, default_graphs, named_graphs,
-                                               timeout))
+                                               timeout), on_loop, timeout)
         held: list[bytes] = []  # joined once at the end (a single piece is not copied at all)
         size = 0
         while True:
@@ -289,7 +311,10 @@ class RemoteStore(Store):
     def _dataset(self) -> tuple[list[str], list[str]]:
         return [self.graph], list(self.info.graphs) or [EMPTY_GRAPH]
 
-    async def _start_transfer(self, deadline: float, work) -> Pipe:
+    async def _start_transfer(self, deadline: float, work: Callable[[Pipe], None], on_loop: bytes | None = None,
+                              timeout: float = 0.0) -> Pipe | LoopTransfer:
+        """Take an engine slot, then start the transfer: ``on_loop`` (the request's bytes) on the event loop,
+        else ``work`` in a transfer thread. Both give the answer through ``get`` and stop on ``cancel``."""
         try:
             if self._slots.locked():  # wait_for costs a task: only when there is something to wait for
                 await asyncio.wait_for(self._slots.acquire(), max(0.01, deadline - time.monotonic()))
@@ -298,11 +323,19 @@ class RemoteStore(Store):
         except TimeoutError as exc:
             raise StoreBusy("Alle Verbindungen zur Datenbank sind belegt; bitte später erneut versuchen. / "
                             "All engine connections are busy; please retry later.") from exc
-        pipe = Pipe(asyncio.get_running_loop())
-        self._transfers.submit(work, pipe, self._slots.release)
-        return pipe
 
-    async def _next(self, pipe: Pipe, deadline: float, timeout: float) -> tuple[str, Any]:
+        def on_thread() -> Pipe:
+            pipe = Pipe(asyncio.get_running_loop())
+            self._transfers.submit(work, pipe, self._slots.release)
+            return pipe
+
+        if on_loop is None or self._connections is None:
+            return on_thread()
+        return LoopTransfer(self._connections, on_loop, self.endpoint, self.profile, timeout=timeout,
+                            max_bytes=self.settings.max_result_bytes, too_large=self._too_large,
+                            release=self._slots.release, fallback=on_thread)
+
+    async def _next(self, pipe: Pipe | LoopTransfer, deadline: float, timeout: float) -> tuple[str, Any]:
         remaining = deadline - time.monotonic()
         try:
             if remaining <= 0:
@@ -316,7 +349,7 @@ class RemoteStore(Store):
                 f"(LIMIT, spezifischere Muster). / Query cancelled after {timeout:g} s (time limit). "
                 "Please narrow the query (LIMIT, more specific patterns).") from exc
 
-    async def _stream(self, pipe: Pipe, first: bytes, deadline: float, timeout: float) -> AsyncIterator[bytes]:
+    async def _stream(self, pipe: Pipe | LoopTransfer, first: bytes, deadline: float, timeout: float) -> AsyncIterator[bytes]:
         finished = False
         try:
             yield first

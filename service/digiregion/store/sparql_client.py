@@ -50,6 +50,9 @@ GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9"
 MAX_ENGINE_MESSAGE = 600
 UNSUPPORTED_HINTS = ("transitive start not given", "neither end of it is bound")
 """Virtuoso's errors for transitive paths it cannot plan: the client gets a 422 explanation, not a 502."""
+STATUS_ERRORS: dict[int, type[SPARQLWrapperException]] = {
+    400: QueryBadFormed, 404: EndPointNotFound, 401: Unauthorized, 414: URITooLong, 500: EndPointInternalError}
+"""SPARQLWrapper 2.0's names for an engine's error statuses (its ``_query``)."""
 
 
 class EngineUnavailable(StoreError):
@@ -71,6 +74,27 @@ class Endpoint:
     def open(self, text: str, form: str, *, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = (),
              timeout: float, engine_timeout: bool = True) -> HTTPResponse:
         """Send one query; return the unread response (headers already checked by the profile)."""
+        wrapper = self._wrapper(text, form, default_graphs, named_graphs, timeout, engine_timeout)
+        try:
+            response = wrapper.query().response
+        except (SPARQLWrapperException, OSError) as exc:
+            raise self.store_error(exc, timeout) from None
+        if self.profile is not None:
+            try:
+                self.profile.check_headers(response.headers, timeout)
+            except StoreError:
+                response.close()
+                raise
+        return response
+
+    def request(self, text: str, form: str, *, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = (),
+                timeout: float, engine_timeout: bool = True) -> urllib.request.Request:
+        """The request ``open`` would send, built by SPARQLWrapper, for a transport of the caller's own
+        (``loop_transport``: the same request on the event loop, without a thread)."""
+        return self._wrapper(text, form, default_graphs, named_graphs, timeout, engine_timeout)._createRequest()
+
+    def _wrapper(self, text: str, form: str, default_graphs: Sequence[str], named_graphs: Sequence[str],
+                 timeout: float, engine_timeout: bool) -> _PooledWrapper:
         wrapper = _PooledWrapper(self.url, opener(self.url, self.credentials, self.auth), form)
         wrapper.setMethod(POST)
         wrapper.setRequestMethod(URLENCODED)
@@ -88,52 +112,48 @@ class Endpoint:
         if self.credentials and self.auth == "basic":  # sent up front; digest/auto: the opener answers a 401
             wrapper.setHTTPAuth(BASIC)
             wrapper.setCredentials(self.credentials.user, self.credentials.password)
-        try:
-            response = wrapper.query().response
-        except QueryBadFormed as exc:
-            raise QuerySyntaxError(
-                f"Syntaxfehler in der Abfrage (laut Datenbank) / query syntax error (engine): {engine_message(exc)}"
-            ) from None
-        except URITooLong as exc:
-            raise QuerySyntaxError(f"Abfrage zu lang für die Datenbank / query too long for the engine: "
-                                   f"{engine_message(exc)}") from None
-        except Unauthorized:
-            raise EngineUnavailable(
+        return wrapper
+
+    def status_error(self, status: int, reason: str, body: bytes, timeout: float) -> StoreError:
+        """What an engine's non-2xx answer means, named as SPARQLWrapper names it (``_PooledWrapper._query``)."""
+        if status in STATUS_ERRORS:
+            return self.store_error(STATUS_ERRORS[status](body), timeout)
+        return self.store_error(urllib.error.HTTPError(self.url, status, reason, None, io.BytesIO(body)), timeout)
+
+    def store_error(self, exc: SPARQLWrapperException | OSError, timeout: float) -> StoreError:
+        """The store's error for a failed exchange (the client's status code and a German/English message)."""
+        if isinstance(exc, QueryBadFormed):
+            return QuerySyntaxError(
+                f"Syntaxfehler in der Abfrage (laut Datenbank) / query syntax error (engine): {engine_message(exc)}")
+        if isinstance(exc, URITooLong):
+            return QuerySyntaxError(f"Abfrage zu lang für die Datenbank / query too long for the engine: "
+                                    f"{engine_message(exc)}")
+        if isinstance(exc, Unauthorized):
+            return EngineUnavailable(
                 "Die Datenbank verweigert den Zugang (Zugangsdaten prüfen). / The engine refused access "
-                "(check the credentials).") from None
-        except EndPointNotFound:
-            raise EngineUnavailable(f"SPARQL-Endpunkt nicht gefunden / SPARQL endpoint not found: {self.url}") from None
-        except EndPointInternalError as exc:
+                "(check the credentials).")
+        if isinstance(exc, EndPointNotFound):
+            return EngineUnavailable(f"SPARQL-Endpunkt nicht gefunden / SPARQL endpoint not found: {self.url}")
+        if isinstance(exc, EndPointInternalError):
             message = engine_message(exc)
             if any(hint in message for hint in UNSUPPORTED_HINTS):
-                raise EngineDeviation(
+                return EngineDeviation(
                     "Die angeschlossene Datenbank kann diese Abfrage nicht auswerten (transitiver Pfad ohne "
                     "gebundenen Anfang oder Ende); bitte einen Endpunkt des Pfads festlegen oder den eingebetteten "
                     "Store verwenden. / The connected engine cannot evaluate this query (transitive path with "
-                    f"neither end bound); please bind one end of the path or use the embedded store. ({message})"
-                ) from None
-            raise EngineUnavailable(f"Fehler der Datenbank / engine error: {message}") from None
-        except SPARQLWrapperException as exc:
-            raise EngineUnavailable(f"Fehler der Datenbank / engine error: {engine_message(exc)}") from None
-        except urllib.error.HTTPError as exc:
-            raise EngineUnavailable(f"Datenbank antwortet mit HTTP {exc.code} / engine answered HTTP {exc.code}: "
-                                    f"{_short(exc.read())}") from None
-        except TimeoutError as exc:
-            raise QueryTimeout(_timeout_message(timeout)) from exc
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, (TimeoutError, socket.timeout)):
-                raise QueryTimeout(_timeout_message(timeout)) from None
-            raise EngineUnavailable(f"Datenbank nicht erreichbar / engine unreachable: {self.url} ({exc.reason})") \
-                from None
-        except OSError as exc:
-            raise EngineUnavailable(f"Datenbank nicht erreichbar / engine unreachable: {self.url} ({exc})") from None
-        if self.profile is not None:
-            try:
-                self.profile.check_headers(response.headers, timeout)
-            except StoreError:
-                response.close()
-                raise
-        return response
+                    f"neither end bound); please bind one end of the path or use the embedded store. ({message})")
+            return EngineUnavailable(f"Fehler der Datenbank / engine error: {message}")
+        if isinstance(exc, SPARQLWrapperException):
+            return EngineUnavailable(f"Fehler der Datenbank / engine error: {engine_message(exc)}")
+        if isinstance(exc, urllib.error.HTTPError):
+            return EngineUnavailable(f"Datenbank antwortet mit HTTP {exc.code} / engine answered HTTP {exc.code}: "
+                                     f"{_short(exc.read())}")
+        if isinstance(exc, TimeoutError) or (isinstance(exc, urllib.error.URLError)
+                                             and isinstance(exc.reason, (TimeoutError, socket.timeout))):
+            return QueryTimeout(_timeout_message(timeout))
+        if isinstance(exc, urllib.error.URLError):
+            return EngineUnavailable(f"Datenbank nicht erreichbar / engine unreachable: {self.url} ({exc.reason})")
+        return EngineUnavailable(f"Datenbank nicht erreichbar / engine unreachable: {self.url} ({exc})")
 
 
 class _PooledWrapper(SPARQLWrapper):
@@ -176,10 +196,8 @@ class _PooledWrapper(SPARQLWrapper):
         except urllib.error.HTTPError as exc:
             body = exc.read()
             exc.close()
-            errors = {400: QueryBadFormed, 404: EndPointNotFound, 401: Unauthorized, 414: URITooLong,
-                      500: EndPointInternalError}
-            if exc.code in errors:
-                raise errors[exc.code](body) from None
+            if exc.code in STATUS_ERRORS:
+                raise STATUS_ERRORS[exc.code](body) from None
             raise urllib.error.HTTPError(exc.url, exc.code, exc.msg, exc.hdrs, io.BytesIO(body)) from None
 
 

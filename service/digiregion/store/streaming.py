@@ -156,26 +156,64 @@ class Sink(io.RawIOBase):
         return data
 
 
-class EngineReader(io.RawIOBase):
-    """The engine response as a file for pyoxigraph; optionally makes blank-node labels parseable.
+class Rewriter:
+    """Makes an engine's answer parseable piece by piece: blank-node labels and a profile's replacements.
 
     Engines label blank nodes in SPARQL JSON as they like (Virtuoso: ``nodeID://b10003``), which is not
     a valid blank-node label for a strict parser. Labels are rewritten to ``[A-Za-z0-9_]`` consistently
     (the same label always maps to the same new one), so blank-node identity across rows is kept. The
     rewrite works on complete JSON objects or lines (cut at the last ``}`` or newline) so no label is
-    split between reads. ``replacements`` undo an engine profile's datatype encoding the same way.
+    split between pieces. ``replacements`` undo an engine profile's datatype encoding the same way.
+    Shared by the transfer threads (``EngineReader``) and the event loop (``loop_transfer``).
     """
+
+    __slots__ = ("_pending", "_relabel", "_replacements", "active")
+
+    def __init__(self, rewrite_bnodes: bool = False, replacements: Sequence[tuple[bytes, bytes]] = ()) -> None:
+        self._relabel = rewrite_bnodes
+        self._replacements = list(replacements)
+        self.active = rewrite_bnodes or bool(self._replacements)
+        """False: every piece passes unchanged (callers may skip ``feed``)."""
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        """The rewritten part of what arrived so far (``b""`` while a piece ends inside a term)."""
+        if not self.active:
+            return chunk
+        pending = self._pending + chunk if self._pending else chunk
+        cut = max(pending.rfind(b"}"), pending.rfind(b"\n")) + 1
+        if cut == 0 and len(pending) < 1 << 20:
+            self._pending = pending
+            return b""
+        if cut == 0 or cut == len(pending):
+            self._pending = b""
+            return self._apply(pending)
+        self._pending = pending[cut:]
+        return self._apply(pending[:cut])
+
+    def end(self) -> bytes:
+        """The rest, once the answer is complete."""
+        pending, self._pending = self._pending, b""
+        return self._apply(pending) if pending else b""
+
+    def _apply(self, data: bytes) -> bytes:
+        if self._relabel and b"bnode" in data:  # a substring search in C: the regex only where it can match
+            data = _relabel(data)
+        for old, new in self._replacements:
+            data = data.replace(old, new)  # returns ``data`` itself when ``old`` does not occur
+        return data
+
+
+class EngineReader(io.RawIOBase):
+    """The engine response as a file for pyoxigraph (or for ``forward``), rewritten by a ``Rewriter``."""
 
     def __init__(self, response: Any, cancelled: Flag | None = None, rewrite_bnodes: bool = False,
                  replacements: Sequence[tuple[bytes, bytes]] = ()) -> None:
         super().__init__()
         self._response = response
         self._cancelled = cancelled
-        self._relabel = rewrite_bnodes
-        self._replacements = list(replacements)
-        self._rewrite = rewrite_bnodes or bool(self._replacements)
+        self._rewriter = Rewriter(rewrite_bnodes, replacements)
         self._ready = bytearray()
-        self._pending = b""
         self._eof = False
 
     def readable(self) -> bool:
@@ -212,31 +250,10 @@ class EngineReader(io.RawIOBase):
         if self._cancelled is not None and self._cancelled.is_set():
             raise Cancelled
         chunk = self._response.read(CHUNK)
-        if not self._rewrite:
-            if not chunk:
-                self._eof = True
-            return chunk
         if not chunk:
             self._eof = True
-            pending, self._pending = self._pending, b""
-            return self._apply(pending)
-        pending = self._pending + chunk if self._pending else chunk
-        cut = max(pending.rfind(b"}"), pending.rfind(b"\n")) + 1
-        if cut == 0 and len(pending) < 1 << 20:
-            self._pending = pending
-            return b""
-        if cut == 0 or cut == len(pending):
-            self._pending = b""
-            return self._apply(pending)
-        self._pending = pending[cut:]
-        return self._apply(pending[:cut])
-
-    def _apply(self, data: bytes) -> bytes:
-        if self._relabel and b"bnode" in data:  # a substring search in C: the regex only where it can match
-            data = _relabel(data)
-        for old, new in self._replacements:
-            data = data.replace(old, new)  # returns ``data`` itself when ``old`` does not occur
-        return data
+            return self._rewriter.end()
+        return self._rewriter.feed(chunk)
 
 
 def _relabel(data: bytes) -> bytes:
