@@ -110,11 +110,14 @@ def virtuoso_deviations(text: str) -> Deviation | None:
     """The first known Virtuoso deviation the query would hit, or None."""
     if "wktLiteral" in text:
         return Deviation("wkt-datatype", WKT)
-    if "|" not in text and not _MAY_MODIFY_PATH.search(text):
+    may_modify = _MAY_MODIFY_PATH.search(text) is not None
+    if "|" not in text and not may_modify:
         return None  # neither an alternative nor a path modifier: no rule applies, nothing to lex
     tokens = scan(text)
     if "|" in text and _repeated_alternative(tokens):
         return Deviation("repeated-alternative", REPEATED_ALTERNATIVE)
+    if not may_modify:
+        return None  # the other rules are about path modifiers, and the text has no place for one
     modifiers = set(path_modifiers(tokens))
     stack: list[_Group] = []
     for i, token in enumerate(tokens):
@@ -158,20 +161,23 @@ def _repeated_alternative(tokens: list[Token]) -> bool:
     def is_bar(n: int) -> bool:
         return n < len(tokens) and tokens[n].kind == "other" and tokens[n].value == "|"
 
+    # Chains are read left to right. A chain's first element ends just before a bar and is one token, or two
+    # with ``^``, so only the two positions before each bar not yet inside a chain can start one.
     n = 0
-    while n < len(tokens):
-        first = element(n)
-        if first is None or not is_bar(first[1]):
-            n += 1
-            continue
-        seen = [first[0]]
-        end = first[1]
-        while is_bar(end) and (nxt := element(end + 1)) is not None:
-            seen.append(nxt[0])
-            end = nxt[1]
-        if len(set(seen)) < len(seen):
-            return True
-        n = end
+    for bar in [i for i, token in enumerate(tokens) if token.value == "|" and token.kind == "other"]:
+        for start in range(max(n, bar - 2), bar):
+            first = element(start)
+            if first is None or not is_bar(first[1]):
+                continue
+            seen = [first[0]]
+            end = first[1]
+            while is_bar(end) and (nxt := element(end + 1)) is not None:
+                seen.append(nxt[0])
+                end = nxt[1]
+            if len(set(seen)) < len(seen):
+                return True
+            n = end
+            break
     return False
 
 
