@@ -15,6 +15,8 @@ RDF = "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> PREFIX d: <http
     "SELECT * { ?s rdf:type|a ?t }",
     "SELECT * { ?s d:q|<http://example.org/p>|d:p ?o }",
     "SELECT * { ?s ^d:p|^d:p ?o }",
+    "SELECT * { ?s ^d:q|d:r|^d:q ?o }",  # the repeat is not next to the first
+    "SELECT * { ?s d:a|d:b ?o . ?s ^d:p|d:q|^d:p ?o }",  # in the second of two chains
 ])
 def test_repeated_alternative_is_recognised(query: str) -> None:
     found = virtuoso_deviations(RDF + query)
@@ -24,6 +26,7 @@ def test_repeated_alternative_is_recognised(query: str) -> None:
 @pytest.mark.parametrize("query", [
     "SELECT * { ?s d:p|d:q ?o }",
     "SELECT * { ?s d:p|^d:p ?o }",
+    "SELECT * { ?s d:p|d:q ?o . ?s d:q|d:p ?o }",  # two chains, each without a repeat
     "SELECT * { ?s ?p ?o FILTER(?o = 1 || ?o = 1) }",
     "SELECT * { ?s ?p ?o FILTER(?o || ?o) }",
 ])
