@@ -10,8 +10,9 @@ module adds what the embedded store gives for free and a public endpoint needs:
 * two deadlines: the engine's own timeout where it has one (it then stops working) and the client
   side one (the client gets a 504 even when the engine does not stop); a partial or truncated engine
   answer becomes an error, never a 200;
-* the same ten result formats and size caps as the embedded store (``streaming``), small results
-  held back and cached per data version;
+* the same ten result formats and size caps as the embedded store (``streaming``, in transfer threads),
+  small results held back and cached per data version; JSON answers passed on as the engine wrote them
+  are read on the event loop instead (``loop_transfer``: no thread hand-over on the commonest request);
 * data-version polling (``refresh``): a ``digiregion load`` into the engine changes the version, so
   ETags, caches, VoID and dumps follow within ``store_refresh`` seconds;
 * dumps per data version, fetched by a background process (``remote_dumper``) so that neither the
