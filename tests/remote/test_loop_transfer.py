@@ -12,6 +12,7 @@ needed: ``tests/remote/test_web_suite.py`` runs the whole endpoint suite against
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 import time
@@ -61,6 +62,7 @@ class Engine(ThreadingHTTPServer):
         self.connections = 0
         self.raw: list[tuple[str, dict[str, str], bytes]] = []
         self.drop_next_reused = False
+        self.require_basic: str | None = None
 
     @property
     def url(self) -> str:
@@ -89,6 +91,9 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.served += 1
         self.server.raw.append((self.requestline, {k.lower(): v for k, v in self.headers.items()}, body))
+        if self.server.require_basic and self.headers.get("Authorization") != self.server.require_basic:
+            self._send(401, b"who are you?", "text/plain", {"WWW-Authenticate": 'Basic realm="SPARQL"'})
+            return
         if self.served > 1 and self.server.drop_next_reused:
             self.server.drop_next_reused = False
             self.close_connection = True  # as an engine whose keep-alive timeout fired just now: no answer
@@ -158,8 +163,9 @@ def engine() -> Iterator[Engine]:
 class Harness:
     """What the remote store gives a transfer: the endpoint, the connections, slots and the thread path."""
 
-    def __init__(self, engine: Engine, max_bytes: int = 64 * 1024 * 1024) -> None:
-        self.endpoint = Endpoint(engine.url, Credentials(), profile=VIRTUOSO)
+    def __init__(self, engine: Engine, max_bytes: int = 64 * 1024 * 1024, credentials: Credentials | None = None,
+                 auth: str = "auto") -> None:
+        self.endpoint = Endpoint(engine.url, credentials or Credentials(), auth, profile=VIRTUOSO)
         self.connections = EngineConnections(engine.url)
         self.threads = TransferThreads(2, "test-loop-fallback")
         self.store = RemoteStore(Settings(store=engine.url, max_result_bytes=max_bytes))
@@ -376,3 +382,24 @@ def test_a_deadline_closes_the_connection_and_frees_the_slot(engine, loop):
         assert not harness.connections._idle
 
     run(loop, main)
+
+
+@pytest.mark.parametrize("auth", ["auto", "basic"])
+def test_credentials_up_front_or_after_a_challenge(engine, loop, auth):
+    token = "Basic " + base64.b64encode(b"reader:secret").decode()
+    engine.require_basic = token
+    harness = Harness(engine, credentials=Credentials("reader", "secret"), auth=auth)
+
+    async def main() -> tuple[list[str], Any]:
+        answer = await collect(harness.start("SELECT * { ?s ?p ?o }"))
+        await asyncio.sleep(0.1)  # a thread frees the slot on the loop just after its final item
+        return answer
+
+    tags, body = run(loop, main)
+    assert tags[-1] == "Z" and body == PASSED_ON and harness.released == 1
+    sent = [headers.get("authorization", "") for _, headers, _ in engine.raw]
+    if auth == "basic":  # SPARQLWrapper put them into the request: answered on the loop
+        assert sent == [token] and harness.handed_over == 0 and not harness.connections.challenged
+    else:  # nothing before the challenge; urllib answers it on the thread path, which takes every later query
+        assert sent == ["", "", token] and harness.handed_over == 1 and harness.connections.challenged
+    harness.threads.shutdown()

@@ -10,8 +10,9 @@ what that costs and what this saves.
 
 ``LoopTransfer`` has the loop-side interface of ``streaming.Pipe`` (``get``, ``cancel``), so the remote
 store holds, streams, caches and times out both alike. When the engine's answer is one this path does
-not take (a redirect, another media type), it hands the query to the thread path, which sends it again
-(queries are read-only) and handles every case.
+not take (a redirect, another media type, an authentication challenge), it hands the query to the thread
+path, which sends it again (queries are read-only) and handles every case; after a challenge the store
+sends every later query that way too (``EngineConnections.challenged``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class LoopTransfer:
         self._release = release
         """Frees the caller's engine slot; called once, when the transfer ends (or by the thread it hands over to)."""
         self._fallback = fallback
+        self._answers_challenges = bool(endpoint.credentials) and endpoint.auth != "basic"
+        """Credentials that wait for the engine's challenge (``auto``, ``digest``): only urllib's auth handlers
+        on the thread path can answer one."""
         self._rewriter = Rewriter(rewrite_bnodes=True, replacements=profile.verbatim_json_replacements or ())
         self._connection: EngineConnection | None = None
         self._thread: Pipe | None = None
@@ -84,6 +88,10 @@ class LoopTransfer:
         """Send the request and read the answer's head: an error, or None to go on (here or in a thread)."""
         connection = self._connection = await self._connections.exchange(self._request)
         status = connection.status
+        if status == 401 and self._answers_challenges and "www-authenticate" in connection.headers:
+            self._connections.challenged = True  # the thread path answers this and every later request
+            self._hand_over()
+            return None
         if 300 <= status < 400 or (200 <= status < 300 and
                                    media_type(connection.headers.get("content-type")) != RESULTS_ACCEPT):
             self._hand_over()

@@ -8,7 +8,7 @@ the request SPARQLWrapper built, httptools (the parser the web server uses too) 
 
 This is deliberately not a general HTTP client. It speaks to one engine origin over plain ``http``,
 sends one request per connection at a time, follows no redirects and answers no authentication
-challenge; ``loop_transfer`` uses it only where none of that is needed and falls back to the thread
+challenge (Basic credentials go up front in the request SPARQLWrapper built); ``loop_transfer`` uses it only where none of that is needed and falls back to the thread
 path otherwise. The rules that keep connection reuse safe are ``keepalive``'s:
 
 * a connection goes back to the pool only when its answer was read to the end and the engine did
@@ -236,6 +236,8 @@ class EngineConnections:
         self.idle_seconds = idle_seconds
         self._idle: list[EngineConnection] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.challenged = False
+        """Set once the engine asked for credentials: they can only be answered on the thread path."""
 
     async def exchange(self, data: bytes) -> EngineConnection:
         """Send one request; return its connection once the answer's head has arrived."""

@@ -163,11 +163,10 @@ class RemoteStore(Store):
 
     def _loop_connections(self) -> EngineConnections | None:
         """Connections for the short way (``loop_transfer``), where it applies: an engine whose JSON is passed
-        on verbatim, reached over plain http, with no credentials or Basic ones (a Digest or ``auto``
-        challenge needs urllib's auth handlers, hence the thread path)."""
+        on verbatim, reached over plain http. Credentials that wait for a challenge (``auto``, ``digest``)
+        do not rule it out: an engine that never challenges (Virtuoso's ``/sparql``) never needs them, and
+        the first challenge sends the store to the thread path for good (``EngineConnections.challenged``)."""
         if self.profile.verbatim_json_replacements is None or urlsplit(self.settings.store).scheme != "http":
-            return None
-        if self.credentials and self.settings.store_auth != "basic":
             return None
         return EngineConnections(self.settings.store)
 
@@ -286,10 +285,12 @@ class RemoteStore(Store):
         # DEFINE pragmas (fetching URLs, widening the dataset), which must open a query: they become syntax errors
         text = f"BASE {sparql_iri(settings.base_iri)} {text}"
         on_loop = None
-        if self._connections is not None and form in ("SELECT", "ASK") and request.result_format == "json":
+        connections = self._connections
+        if connections is not None and not connections.challenged and form in ("SELECT", "ASK") \
+                and request.result_format == "json":
             on_loop = request_bytes(self.endpoint.request(text, form, default_graphs=default_graphs,
                                                           named_graphs=named_graphs, timeout=timeout),
-                                    self._connections.host_header)
+                                    connections.host_header)
         pipe = await self._start_transfer(
             deadline, lambda p: self._transfer(p, text, form, request.result_format, default_graphs, named_graphs,
                                                timeout), on_loop, timeout)
