@@ -14,8 +14,10 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from digiregion.store.keepalive import POOL
 from tests.web.conftest import FIXTURE_DATA, Server, _free_port, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +85,20 @@ def lippe_loaded(virtuoso: Virtuoso) -> str:
     result = virtuoso.load("--force")
     assert result.returncode == 0, result.stderr
     return LIPPE_GRAPH
+
+
+def engine_in_thread(server: socketserver.BaseServer) -> Iterator[socketserver.BaseServer]:
+    """A local stand-in engine served from a thread for the test's time, with the urllib pool emptied around
+    it (``test_keepalive``, ``test_loop_transfer``)."""
+    POOL.clear()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        POOL.clear()
 
 
 def remote_server(tmp: Path, virtuoso: Virtuoso, graph: str, *args: str, env: dict[str, str] | None = None) -> Server:

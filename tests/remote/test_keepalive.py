@@ -5,7 +5,6 @@ and the engine's error answers. No Virtuoso needed."""
 from __future__ import annotations
 
 import base64
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -16,6 +15,7 @@ from digiregion.store.base import QuerySyntaxError
 from digiregion.store.credentials import Credentials
 from digiregion.store.keepalive import POOL
 from digiregion.store.sparql_client import Endpoint, EngineUnavailable
+from tests.remote.conftest import engine_in_thread
 
 ANSWER = b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": "1"}}]}}'
 BIG = b" " * 200_000 + ANSWER
@@ -76,14 +76,7 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def engine() -> Iterator[Engine]:
-    POOL.clear()
-    server = Engine()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    POOL.clear()
+    yield from engine_in_thread(Engine())  # type: ignore[misc]
 
 
 def _ask(endpoint: Endpoint, text: str = "SELECT * { ?s ?p ?o }", read: int = -1) -> bytes:

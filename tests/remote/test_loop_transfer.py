@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,13 +28,13 @@ from digiregion.store.base import QuerySyntaxError, QueryTimeout, ResultTooLarge
 from digiregion.store.credentials import Credentials
 from digiregion.store.deviations import EngineDeviation
 from digiregion.store.engines import VIRTUOSO
-from digiregion.store.keepalive import POOL
 from digiregion.store.loop_transfer import LoopTransfer
 from digiregion.store.loop_transport import READ_AHEAD, EngineConnections, request_bytes
 from digiregion.store.remote import RemoteStore
 from digiregion.store.sparql_client import Endpoint, EngineUnavailable
 from digiregion.store.streaming import Pipe
 from digiregion.store.transfer_threads import TransferThreads
+from tests.remote.conftest import engine_in_thread
 
 ROW = b'{"s": {"type": "bnode", "value": "nodeID://b10003"}, "n": {"type": "typed-literal", "datatype": ' \
       b'"http://www.w3.org/2001/XMLSchema#integer", "value": "7"}}'
@@ -150,14 +149,7 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def engine() -> Iterator[Engine]:
-    POOL.clear()
-    server = Engine()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    POOL.clear()
+    yield from engine_in_thread(Engine())  # type: ignore[misc]
 
 
 class Harness:
