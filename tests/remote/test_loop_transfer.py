@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -395,3 +396,11 @@ def test_credentials_up_front_or_after_a_challenge(engine, loop, auth):
     else:  # nothing before the challenge; urllib answers it on the thread path, which takes every later query
         assert sent == ["", "", token] and harness.handed_over == 1 and harness.connections.challenged
     harness.threads.shutdown()
+
+
+def test_queries_in_the_engine_at_once_follow_the_setting(engine):
+    chosen = RemoteStore(Settings(store=engine.url, store_connections=3))
+    default = RemoteStore(Settings(store=engine.url))
+    assert chosen._slots._value == 3
+    assert default._slots._value == max(4, 2 * (os.cpu_count() or 2))  # not tied to the embedded store's workers
+    assert RemoteStore(Settings(store=engine.url, workers=8))._slots._value == default._slots._value

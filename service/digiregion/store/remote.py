@@ -28,6 +28,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -113,7 +114,7 @@ class RemoteStore(Store):
         self.endpoint = Endpoint(settings.store, self.credentials, settings.store_auth, None)
         self.profile: EngineProfile = GENERIC
         self.refresh_interval = settings.store_refresh
-        concurrency = max(4, settings.workers * 4)
+        concurrency = settings.store_connections if settings.store_connections > 0 else max(4, 2 * (os.cpu_count() or 2))
         self._executor = concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="sparql-remote")
         self._transfers = TransferThreads(concurrency, "sparql-transfer")
         self._connections: EngineConnections | None = None
