@@ -2,14 +2,14 @@
 
 Why: in front of an engine that answers a point lookup in 2 ms, every request that goes through a
 transfer thread wakes that thread and then the event loop again, and pays urllib's and ``http.client``'s
-Python on top (benchmarks/README.md, "Where the rest goes"). For the answers the service passes on as
-the engine wrote them (``loop_transfer``), the exchange runs here instead: asyncio's transport sends
+Python on top (docs/remote-engines.md, "Per-request overhead"). For the answers the service passes on
+as the engine wrote them (``loop_transfer``), the exchange runs here instead: asyncio's transport sends
 the request SPARQLWrapper built, httptools (the parser the web server uses too) reads the answer.
 
 This is deliberately not a general HTTP client. It speaks to one engine origin over plain ``http``,
 sends one request per connection at a time, follows no redirects and answers no authentication
-challenge (Basic credentials go up front in the request SPARQLWrapper built); ``loop_transfer`` uses it only where none of that is needed and falls back to the thread
-path otherwise. The rules that keep connection reuse safe are ``keepalive``'s:
+challenge (Basic credentials go up front in the request SPARQLWrapper built); ``loop_transfer`` hands
+every such case to the thread path. The rules that keep connection reuse safe are ``keepalive``'s:
 
 * a connection goes back to the pool only when its answer was read to the end and the engine did
   not ask to close it; an answer abandoned early (client gone, deadline, result cap) closes it;
