@@ -48,12 +48,24 @@ def tree_cpu(pid: int) -> tuple[float, float]:
     return cpu_seconds(pid), sum(cpu_seconds(p) for p in be._tree(pid) if p != pid)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_servers(parser: argparse.ArgumentParser) -> None:
+    """The two servers to compare (shared with ``ab_throughput.py``)."""
     parser.add_argument("--a", required=True, help="SPARQL endpoint of server A")
     parser.add_argument("--a-pid", type=int, required=True)
     parser.add_argument("--b", required=True, help="SPARQL endpoint of server B")
     parser.add_argument("--b-pid", type=int, required=True)
+
+
+def variant_params(url: str) -> dict[str, list[str]]:
+    """The values the cold variants of the mix draw from, asked of the server at ``url``."""
+    status, _, body = bq.Client(url, {}, 60).query(bq.PARAMS_QUERY, bq.SELECT_ACCEPT)
+    return bq.params_from_rows(bq.parse_answer(bq.Query("00", "params", bq.PARAMS_QUERY, "SELECT"), status, 0,
+                                               body).rows)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_servers(parser)
     parser.add_argument("--direct", default=None, help="the engine behind both (--store servers), asked too")
     parser.add_argument("--direct-graph", default=DIRECT_GRAPH)
     parser.add_argument("--queries", default="01,02")
@@ -65,9 +77,7 @@ def main() -> int:
     clients = {"A": bq.Client(args.a, {}, 60), "B": bq.Client(args.b, {}, 60)}
     if args.direct:
         clients["engine"] = bq.Client(args.direct, {"default-graph-uri": args.direct_graph}, 60)
-    status, _, body = clients["A"].query(bq.PARAMS_QUERY, bq.SELECT_ACCEPT)
-    params = bq.params_from_rows(bq.parse_answer(bq.Query("00", "params", bq.PARAMS_QUERY, "SELECT"), status, 0,
-                                                 body).rows)
+    params = variant_params(args.a)
     pids = {"A": args.a_pid, "B": args.b_pid}
     print(f"quiet: {be.wait_quiet(list(pids.values()), 60)}; CPU probe {cpu_probe_us():.0f} µs")
     for key in args.queries.split(","):

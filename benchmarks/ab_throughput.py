@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_engines as be
 import bench_queries as bq
+from ab_requests import add_servers, variant_params
 from probe_requests import cpu_seconds
 from service_bench import cpu_probe_us
 
@@ -68,10 +69,7 @@ def load(url: str, mix: list[bq.Query], params: dict[str, list[str]], clients: i
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--a", required=True, help="SPARQL endpoint of server A")
-    parser.add_argument("--a-pid", type=int, required=True)
-    parser.add_argument("--b", required=True, help="SPARQL endpoint of server B")
-    parser.add_argument("--b-pid", type=int, required=True)
+    add_servers(parser)
     parser.add_argument("--engine-pid", default="", help="comma-separated pids of the engine behind both")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--slices", type=int, default=6, help="per server")
@@ -82,9 +80,7 @@ def main() -> int:
 
     wanted = args.queries.split(",")
     mix = [q for q in bq.load_mix() if q.key in wanted]
-    status, _, body = bq.Client(args.a, {}, 60).query(bq.PARAMS_QUERY, bq.SELECT_ACCEPT)
-    params = bq.params_from_rows(bq.parse_answer(bq.Query("00", "params", bq.PARAMS_QUERY, "SELECT"), status, 0,
-                                                 body).rows)
+    params = variant_params(args.a)
     servers = {"A": (args.a, args.a_pid), "B": (args.b, args.b_pid)}
     engine = [int(p) for p in args.engine_pid.split(",") if p]
     print(f"quiet: {be.wait_quiet([args.a_pid, args.b_pid, *engine], 60)}; CPU probe {cpu_probe_us():.0f} µs; "
