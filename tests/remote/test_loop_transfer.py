@@ -52,6 +52,10 @@ def many_rows(count: int) -> bytes:
     return b'{"head": {"vars": ["s", "n"]}, "results": {"bindings": [' + b", ".join([ROW] * count) + b"]}}"
 
 
+MANY = many_rows(20_000)
+"""A 2.8 MB answer, sent in pieces that cut through rows."""
+
+
 class Engine(ThreadingHTTPServer):
     """Answers each POST as its query text asks (``shape:…``); records connections and raw requests."""
 
@@ -102,7 +106,7 @@ class Handler(BaseHTTPRequestHandler):
         if shape == "chunked":
             self._chunked([ANSWER[:40], ANSWER[40:97], ANSWER[97:]])
         elif shape == "many":
-            self._chunked([many_rows(20_000)[i:i + 70_001] for i in range(0, len(many_rows(20_000)), 70_001)])
+            self._chunked([MANY[i:i + 70_001] for i in range(0, len(MANY), 70_001)])
         elif shape == "until-close":
             self.send_response(200)
             self.send_header("Content-Type", JSON)
@@ -245,7 +249,7 @@ def test_answers_arrive_whole_and_rewritten_whatever_their_framing(engine, loop,
 
 def test_a_large_answer_streams_in_pieces_and_reading_pauses_for_a_slow_consumer(engine, loop):
     harness = Harness(engine)
-    expected = many_rows(20_000).replace(b"nodeID://b10003", b"bnodeID_3a_2f_2fb10003").replace(
+    expected = MANY.replace(b"nodeID://b10003", b"bnodeID_3a_2f_2fb10003").replace(
         b"typed-literal", b"literal")
 
     async def main() -> tuple[list[str], bytes, int]:

@@ -167,18 +167,17 @@ class Rewriter:
     Shared by the transfer threads (``EngineReader``) and the event loop (``loop_transfer``).
     """
 
-    __slots__ = ("_pending", "_relabel", "_replacements", "active")
+    __slots__ = ("_active", "_pending", "_relabel", "_replacements")
 
     def __init__(self, rewrite_bnodes: bool = False, replacements: Sequence[tuple[bytes, bytes]] = ()) -> None:
         self._relabel = rewrite_bnodes
         self._replacements = list(replacements)
-        self.active = rewrite_bnodes or bool(self._replacements)
-        """False: every piece passes unchanged (callers may skip ``feed``)."""
+        self._active = rewrite_bnodes or bool(self._replacements)
         self._pending = b""
 
     def feed(self, chunk: bytes) -> bytes:
         """The rewritten part of what arrived so far (``b""`` while a piece ends inside a term)."""
-        if not self.active:
+        if not self._active:
             return chunk
         pending = self._pending + chunk if self._pending else chunk
         cut = max(pending.rfind(b"}"), pending.rfind(b"\n")) + 1
