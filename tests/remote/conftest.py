@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,35 @@ def lippe_loaded(virtuoso: Virtuoso) -> str:
     result = virtuoso.load("--force")
     assert result.returncode == 0, result.stderr
     return LIPPE_GRAPH
+
+
+class StandInEngine(ThreadingHTTPServer):
+    """A local HTTP/1.1 server standing in for an engine (``test_keepalive``, ``test_loop_transfer``); counts
+    the TCP connections its clients open, which is how those tests see reuse."""
+
+    daemon_threads = True
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.connections = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/sparql"
+
+
+class StandInHandler(BaseHTTPRequestHandler):
+    """Kept-alive HTTP/1.1, quiet, and every new connection counted on the server."""
+
+    protocol_version = "HTTP/1.1"
+    server: StandInEngine
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections += 1
+
+    def log_message(self, *args: object) -> None:
+        pass
 
 
 def engine_in_thread(server: socketserver.BaseServer) -> Iterator[socketserver.BaseServer]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
@@ -15,39 +14,24 @@ from digiregion.store.base import QuerySyntaxError
 from digiregion.store.credentials import Credentials
 from digiregion.store.keepalive import POOL
 from digiregion.store.sparql_client import Endpoint, EngineUnavailable
-from tests.remote.conftest import engine_in_thread
+from tests.remote.conftest import StandInEngine, StandInHandler, engine_in_thread
 
 ANSWER = b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": "1"}}]}}'
 BIG = b" " * 200_000 + ANSWER
 
 
-class Engine(ThreadingHTTPServer):
+class Engine(StandInEngine):
     """Answers every POST with a fixed SPARQL JSON result; records connections and requests."""
 
-    daemon_threads = True
-
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.connections = 0
+        super().__init__(Handler)
         self.requests: list[dict[str, str]] = []
         self.close_after_each = False
         self.require_basic: str | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/sparql"
 
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(StandInHandler):
     server: Engine
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.connections += 1
-
-    def log_message(self, *args: object) -> None:
-        pass
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))

@@ -17,7 +17,6 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -35,7 +34,7 @@ from digiregion.store.remote import RemoteStore
 from digiregion.store.sparql_client import Endpoint, EngineUnavailable
 from digiregion.store.streaming import Pipe
 from digiregion.store.transfer_threads import TransferThreads
-from tests.remote.conftest import engine_in_thread
+from tests.remote.conftest import StandInEngine, StandInHandler, engine_in_thread
 
 ROW = b'{"s": {"type": "bnode", "value": "nodeID://b10003"}, "n": {"type": "typed-literal", "datatype": ' \
       b'"http://www.w3.org/2001/XMLSchema#integer", "value": "7"}}'
@@ -56,37 +55,25 @@ MANY = many_rows(20_000)
 """A 2.8 MB answer, sent in pieces that cut through rows."""
 
 
-class Engine(ThreadingHTTPServer):
+class Engine(StandInEngine):
     """Answers each POST as its query text asks (``shape:…``); records connections and raw requests."""
 
-    daemon_threads = True
-
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.connections = 0
+        super().__init__(Handler)
         self.raw: list[tuple[str, dict[str, str], bytes]] = []
         self.drop_next_reused = False
         self.require_basic: str | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/sparql"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that went away mid-answer is part of the tests
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(StandInHandler):
     server: Engine
 
     def setup(self) -> None:
         super().setup()
-        self.server.connections += 1
         self.served = 0
-
-    def log_message(self, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:  # where a 303 sends urllib (the thread path)
         self._send(200, ANSWER, JSON)
