@@ -26,7 +26,6 @@ import contextlib
 import socket
 import time
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -268,7 +267,8 @@ class EngineConnections:
         self._idle.append(connection)
 
     def close(self) -> None:
-        for connection in self._drain():
+        idle, self._idle = self._idle, []
+        for connection in idle:
             connection.close()
 
     async def _connection(self) -> tuple[EngineConnection, bool]:
@@ -284,7 +284,3 @@ class EngineConnections:
             connection.close()
         _, connection = await loop.create_connection(lambda: EngineConnection(loop), self.host, self.port)
         return connection, False
-
-    def _drain(self) -> Iterator[EngineConnection]:
-        while self._idle:
-            yield self._idle.pop()
